@@ -1,0 +1,36 @@
+# The README's two commands: `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DATA := data/demo
+DEMO_RUN := runs/demo
+# Sized for 2 CPU cores and well under 10 minutes: 96-pixel crops, half-width networks.
+DEMO_FLAGS := --size 96 --load-size 112 --ngf 32 --ndf 32 --n-blocks 6 --max-steps 900 --workers 0 --sample-every 150
+
+.PHONY: demo test test-slow bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/stylecycle make-demo $(DEMO_DATA)
+	$(BIN)/stylecycle train --data $(DEMO_DATA) --run-dir $(DEMO_RUN) $(DEMO_FLAGS)
+	$(BIN)/stylecycle translate --checkpoint $(DEMO_RUN) --input $(DEMO_DATA)/testA --output $(DEMO_RUN)/translated
+	@echo "Sample grids: $(DEMO_RUN)/samples/   translated test photos: $(DEMO_RUN)/translated/"
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -m "not slow"
+
+test-slow: $(VENV)/.installed
+	$(BIN)/python -m pytest -m slow
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/speed.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DATA) runs

@@ -1,0 +1,115 @@
+"""The ``stylecycle`` command: flags in, library calls, one-line errors out.
+
+Flags are generated from the config dataclasses, one per field, so the CLI never drifts from
+the library. Errors a user can cause print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+import typing
+from pathlib import Path
+from typing import Any, Literal, NoReturn
+
+from .config import Config, TranslateConfig, field_type, flag_name, optional_inner
+from .errors import StylecycleError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is a single line rather than the usage block plus the error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def add_section(parser: argparse.ArgumentParser, section_cls: type, prefix: str) -> None:
+    """One flag per field of ``section_cls``; values land in ``namespace.<prefix>.<field>``.
+
+    Defaults are suppressed so that only flags the user typed reach the config.
+    """
+    group = parser.add_argument_group(f"{prefix} options")
+    for f in dataclasses.fields(section_cls):
+        tp, _ = optional_inner(field_type(section_cls, f.name))
+        kwargs: dict[str, Any] = {"dest": f"{prefix}.{f.name}", "default": argparse.SUPPRESS}
+        default = f.default
+        kwargs["help"] = f"{f.metadata['help']}" + ("" if default is None else f" (default: {default})")
+        if tp is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(tp) is Literal:
+            kwargs["choices"] = typing.get_args(tp)
+        else:
+            kwargs["type"] = tp
+            kwargs["metavar"] = {Path: "PATH", int: "N", float: "X"}.get(tp, "VALUE")
+        group.add_argument(flag_name(f), **kwargs)
+
+
+def section_values(namespace: argparse.Namespace, prefix: str) -> dict[str, Any]:
+    return {key.split(".", 1)[1]: value for key, value in vars(namespace).items() if key.startswith(prefix + ".")}
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="stylecycle", description="Unpaired image-to-image style transfer with CycleGAN.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
+
+    train = commands.add_parser("train", help="train a CycleGAN on two folders of images", description="Train a CycleGAN.")
+    for f in dataclasses.fields(Config):
+        add_section(train, f.default_factory, f.name)  # type: ignore[arg-type]
+
+    translate = commands.add_parser("translate", help="translate images with a trained checkpoint", description="Translate images.")
+    add_section(translate, TranslateConfig, "translate")
+
+    demo = commands.add_parser("make-demo", help="build the bundled demo dataset (no download)", description="Build the demo dataset.")
+    demo.add_argument("root", type=Path, help="folder to write trainA/, trainB/, testA/, testB/ into")
+    return parser
+
+
+def run_train(args: argparse.Namespace) -> None:
+    from .training.trainer import Trainer
+
+    config = Config(**{f.name: f.default_factory(**section_values(args, f.name)) for f in dataclasses.fields(Config)})  # type: ignore[misc]
+    final = Trainer(config).run()
+    print(f"checkpoint: {final}")
+
+
+def run_translate(args: argparse.Namespace) -> None:
+    from .inference import Translator
+
+    config = TranslateConfig(**section_values(args, "translate")).validate()
+    translator = Translator.from_checkpoint(config.checkpoint, config.direction, config.device)  # type: ignore[arg-type]
+    done, skipped = translator.translate_tree(config.input, config.output)  # type: ignore[arg-type]
+    print(f"translated {done} image(s) into {config.output}" + (f"; skipped {len(skipped)} unreadable" if skipped else ""))
+    if done == 0:
+        raise StylecycleError(f"no image under {config.input} could be translated")
+
+
+def run_make_demo(args: argparse.Namespace) -> None:
+    from .data.demo import build_demo_dataset
+
+    print(f"demo data written to {build_demo_dataset(args.root)}")
+
+
+COMMANDS = {"train": run_train, "translate": run_translate, "make-demo": run_make_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        COMMANDS[args.command](args)
+    except StylecycleError as exc:
+        print(f"stylecycle {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"stylecycle {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

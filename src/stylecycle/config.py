@@ -1,0 +1,229 @@
+"""Configuration as a tree of dataclasses: one field per CLI flag, validated in one place.
+
+Each field carries its help text in ``metadata``; :mod:`stylecycle.cli` turns the fields into
+flags mechanically, so a new option is added by adding a field here and nowhere else. The
+whole tree is stored inside every checkpoint as plain data (``to_dict``), so translating or
+resuming needs nothing but the checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import ConfigError
+
+GanLoss = Literal["lsgan", "vanilla"]
+CycleLoss = Literal["l1", "mse"]
+Direction = Literal["a2b", "b2a"]
+Precision = Literal["fp32", "bf16", "fp16"]
+
+
+def option(default: Any, help: str, *, flag: str | None = None) -> Any:
+    """A dataclass field that is also a CLI option; ``flag`` overrides the derived name."""
+    return field(default=default, metadata={"help": help, "flag": flag})
+
+
+def flag_name(f: dataclasses.Field) -> str:
+    """The CLI flag of a config field: ``load_size`` → ``--load-size`` unless overridden."""
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+@dataclass
+class DataConfig:
+    root: Path | None = option(
+        None, "dataset folder holding trainA/ and trainB/ (the public CycleGAN layout)", flag="--data"
+    )
+    data_a: Path | None = option(None, "folder of domain-A training images (instead of --data)")
+    data_b: Path | None = option(None, "folder of domain-B training images (instead of --data)")
+    size: int = option(256, "side of the square crops the networks train on, in pixels")
+    load_size: int = option(286, "images are resized to this square side before random cropping")
+    flip: bool = option(True, "random horizontal flips")
+    batch_size: int = option(1, "images per domain in each optimisation step")
+    workers: int = option(2, "data-loading worker processes (0 loads in the main process)")
+
+    def folders(self) -> tuple[Path, Path]:
+        """The two training folders, from ``--data`` or from ``--data-a``/``--data-b``."""
+        if self.data_a is not None or self.data_b is not None:
+            if self.data_a is None or self.data_b is None:
+                raise ConfigError("--data-a and --data-b must be given together")
+            return Path(self.data_a), Path(self.data_b)
+        if self.root is None:
+            raise ConfigError("no training data: pass --data DIR (with trainA/ and trainB/) or --data-a and --data-b")
+        return Path(self.root) / "trainA", Path(self.root) / "trainB"
+
+    def validate(self) -> None:
+        _positive(self, "size", "load_size", "batch_size")
+        _non_negative(self, "workers")
+        if self.load_size < self.size:
+            raise ConfigError(f"--load-size ({self.load_size}) must be at least --size ({self.size}): images are cropped after resizing")
+
+
+@dataclass
+class ModelConfig:
+    n_blocks: int = option(9, "residual blocks in each generator (6 and 9 are the usual choices)")
+    ngf: int = option(64, "width (channels of the first layer) of the generators")
+    ndf: int = option(64, "width (channels of the first layer) of the discriminators")
+    n_layers_d: int = option(3, "stride-2 layers of the PatchGAN discriminators (3 gives 70x70 patches)")
+
+    def validate(self) -> None:
+        _positive(self, "ngf", "ndf", "n_layers_d")
+        _non_negative(self, "n_blocks")
+
+
+@dataclass
+class LossConfig:
+    gan_loss: GanLoss = option("lsgan", "adversarial loss: least squares (lsgan) or cross-entropy (vanilla)")
+    cycle_loss: CycleLoss = option("l1", "distance of the cycle-consistency and identity terms")
+    lambda_cycle: float = option(10.0, "weight of the cycle-consistency loss")
+    lambda_identity: float = option(0.5, "weight of the identity loss, as a fraction of --lambda-cycle")
+
+    def validate(self) -> None:
+        _non_negative(self, "lambda_cycle", "lambda_identity")
+
+
+@dataclass
+class OptimConfig:
+    lr: float = option(2e-4, "Adam learning rate of all four networks")
+    beta1: float = option(0.5, "Adam beta1")
+    beta2: float = option(0.999, "Adam beta2")
+    pool_size: int = option(50, "past fakes kept to train the discriminators on (0 disables the pool)")
+
+    def validate(self) -> None:
+        _positive(self, "lr")
+        _non_negative(self, "pool_size")
+        for name in ("beta1", "beta2"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ConfigError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
+
+
+@dataclass
+class TrainConfig:
+    run_dir: Path | None = option(None, "folder for checkpoints, sample grids and logs (created if missing)")
+    epochs: int = option(100, "epochs at the initial learning rate")
+    decay_epochs: int = option(100, "epochs over which the learning rate then decays linearly to zero")
+    max_steps: int | None = option(None, "stop after this many steps; the lr schedule then spans them")
+    seed: int = option(0, "random seed for weights, pairing and augmentation")
+    device: str = option("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    precision: Precision = option("fp32", "arithmetic of the forward passes: fp32, or bf16/fp16 autocast (fp16 with loss scaling)")
+    sample_every: int = option(200, "write a PNG sample grid every this many steps (0: only at the end)")
+    save_every: int = option(0, "write a checkpoint every this many steps (0: at epoch ends and the end only)")
+    keep_last: int = option(3, "keep only the newest this many checkpoints (0 keeps all)")
+
+    def validate(self) -> None:
+        if self.run_dir is None:
+            raise ConfigError("--run-dir is required: the folder where checkpoints and samples go")
+        _non_negative(self, "epochs", "decay_epochs", "sample_every", "save_every", "keep_last")
+        if self.max_steps is None and self.epochs + self.decay_epochs == 0:
+            raise ConfigError("--epochs and --decay-epochs are both 0: nothing to train (or set --max-steps)")
+        if self.max_steps is not None:
+            _positive(self, "max_steps")
+
+
+@dataclass
+class Config:
+    """Everything a training run needs; stored whole inside each checkpoint."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> "Config":
+        for section in sections(self):
+            section.validate()
+        # Below this the discriminator's last feature map is 1x1 and InstanceNorm has nothing
+        # to normalise: each of its stride-2 layers halves the side, its stride-1 layer takes 1.
+        smallest = 3 * 2**self.model.n_layers_d
+        if self.data.size < smallest:
+            raise ConfigError(
+                f"--size {self.data.size} is too small for a discriminator with --n-layers-d "
+                f"{self.model.n_layers_d}: use --size {smallest} or more, or fewer layers"
+            )
+        return self
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain data (str, int, float, bool, None) that ``torch.load(weights_only=True)`` accepts."""
+        return {
+            f.name: {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(section).items()}
+            for f, section in zip(dataclasses.fields(self), sections(self))
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, dict[str, Any]]) -> "Config":
+        """Rebuild a config, refusing keys this version does not know (a newer checkpoint)."""
+        parts = {}
+        for f in dataclasses.fields(cls):
+            section_cls = f.default_factory  # type: ignore[misc]
+            values = dict(raw.get(f.name, {}))
+            known = {sf.name: sf for sf in dataclasses.fields(section_cls)}
+            unknown = set(values) - set(known)
+            if unknown:
+                raise ConfigError(f"unknown config keys in section '{f.name}': {', '.join(sorted(unknown))}")
+            parts[f.name] = section_cls(**{k: coerce(field_type(section_cls, k), v) for k, v in values.items()})
+        return cls(**parts)
+
+
+def sections(config: Config) -> list[Any]:
+    return [getattr(config, f.name) for f in dataclasses.fields(config)]
+
+
+def field_type(cls: type, name: str) -> Any:
+    return typing.get_type_hints(cls)[name]
+
+
+def optional_inner(tp: Any) -> tuple[Any, bool]:
+    """``X | None`` → (X, True); anything else → (tp, False)."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return tp, False
+
+
+def coerce(tp: Any, value: Any) -> Any:
+    """Convert a stored plain value back into the field's declared type."""
+    inner, nullable = optional_inner(tp)
+    if value is None and nullable:
+        return None
+    if inner is Path:
+        return Path(value)
+    if typing.get_origin(inner) is Literal:
+        return value
+    return inner(value)
+
+
+def _positive(section: Any, *names: str) -> None:
+    for name in names:
+        if getattr(section, name) <= 0:
+            raise ConfigError(f"{_flag(section, name)} must be positive, got {getattr(section, name)}")
+
+
+def _non_negative(section: Any, *names: str) -> None:
+    for name in names:
+        if getattr(section, name) < 0:
+            raise ConfigError(f"{_flag(section, name)} must not be negative, got {getattr(section, name)}")
+
+
+def _flag(section: Any, name: str) -> str:
+    return flag_name(next(f for f in dataclasses.fields(section) if f.name == name))
+
+
+@dataclass
+class TranslateConfig:
+    checkpoint: Path | None = option(None, "a checkpoint file, or a run folder (its newest checkpoint is used)")
+    input: Path | None = option(None, "an image file, or a folder of images (searched recursively)")
+    output: Path | None = option(None, "folder for the translated images (same stems, sub-folders mirrored)")
+    direction: Direction = option("a2b", "a2b translates domain A images into B; b2a the other way")
+    device: str = option("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+
+    def validate(self) -> "TranslateConfig":
+        for name in ("checkpoint", "input", "output"):
+            if getattr(self, name) is None:
+                raise ConfigError(f"{_flag(self, name)} is required")
+        return self

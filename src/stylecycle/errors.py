@@ -1,0 +1,27 @@
+"""The errors a user can cause, each carrying the one-line message the CLI prints.
+
+Everything a user can get wrong (a path, a flag value, a file) raises a subclass of
+:class:`StylecycleError` whose message names the culprit and says what to do. The CLI
+prints that message alone and exits with status 2; anything else is a bug and keeps its
+traceback.
+"""
+
+
+class StylecycleError(Exception):
+    """Base class of the errors meant for the user's eyes."""
+
+
+class ConfigError(StylecycleError):
+    """A flag or configuration value is invalid."""
+
+
+class DataError(StylecycleError):
+    """An image folder is missing, empty or unusable."""
+
+
+class ImageReadError(DataError):
+    """One image file cannot be decoded."""
+
+
+class CheckpointError(StylecycleError):
+    """A checkpoint is missing, unreadable or does not match what was asked."""

@@ -1,0 +1,86 @@
+"""Translating images with a trained generator, at the images' own resolution."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .config import Config, Direction
+from .data.datasets import list_images
+from .data.io import IMAGE_EXTENSIONS, read_image, save_image
+from .device import resolve_device
+from .errors import CheckpointError, ConfigError, DataError, ImageReadError, StylecycleError
+from .model import build_generator
+from .training.checkpoint import load_checkpoint, resolve_checkpoint
+
+log = logging.getLogger("stylecycle")
+
+GENERATOR_OF = {"a2b": "G_ab", "b2a": "G_ba"}
+
+
+class Translator:
+    """One direction of a trained CycleGAN, ready to translate images of any size."""
+
+    def __init__(self, generator: nn.Module, device: torch.device | str = "cpu") -> None:
+        self.device = torch.device(device)
+        self.generator = generator.to(self.device).eval()
+
+    @classmethod
+    def from_checkpoint(cls, path: Path, direction: Direction = "a2b", device: str = "auto") -> "Translator":
+        """Build the generator the checkpoint's own config describes and load its weights."""
+        if direction not in GENERATOR_OF:
+            raise ConfigError(f"--direction {direction!r} is not one of {', '.join(GENERATOR_OF)}")
+        path = resolve_checkpoint(path)
+        state = load_checkpoint(path)
+        try:
+            config = Config.from_dict(state["config"])
+            generator = build_generator(config.model)
+            generator.load_state_dict(state["networks"][GENERATOR_OF[direction]])
+        except (KeyError, RuntimeError, StylecycleError) as exc:
+            raise CheckpointError(f"checkpoint {path} does not hold a usable {GENERATOR_OF[direction]}: {str(exc).splitlines()[0]}") from exc
+        return cls(generator, resolve_device(device))
+
+    @torch.no_grad()
+    def translate(self, image: torch.Tensor) -> torch.Tensor:
+        """3xHxW (or Nx3xHxW) in [-1, 1] → the same shape, translated, on the input's device."""
+        batch = image.unsqueeze(0) if image.dim() == 3 else image
+        out = self.generator(batch.to(self.device, torch.float32)).to(image.device)
+        return out[0] if image.dim() == 3 else out
+
+    def translate_file(self, source: Path, target: Path) -> None:
+        save_image(self.translate(read_image(source)), target)
+
+    def translate_tree(self, source: Path, output: Path) -> tuple[int, list[str]]:
+        """Translate a file or every image under a folder into ``output`` as PNG files named after
+        the inputs' stems; a file that cannot be read is reported and skipped.
+
+        Returns the number translated and the messages of the skipped files.
+        """
+        jobs = list(plan_outputs(Path(source), Path(output)))
+        done, skipped = 0, []
+        for src, dst in tqdm(jobs, unit="img", desc="translating", dynamic_ncols=True):
+            try:
+                self.translate_file(src, dst)
+                done += 1
+            except ImageReadError as exc:
+                log.warning("skipped: %s", exc)
+                skipped.append(str(exc))
+        return done, skipped
+
+
+def plan_outputs(source: Path, output: Path) -> Iterator[tuple[Path, Path]]:
+    """(input, output) pairs: a folder's sub-folders are mirrored, stems are kept, PNG is written."""
+    if source.is_dir():
+        for path in list_images(source):
+            yield path, output / path.relative_to(source).with_suffix(".png")
+    elif source.is_file():
+        if source.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise DataError(f"--input {source} is not an image file (expected one of {', '.join(sorted(IMAGE_EXTENSIONS))})")
+        yield source, output / f"{source.stem}.png"
+    else:
+        raise DataError(f"--input {source} does not exist")

@@ -1,0 +1,86 @@
+"""CycleGAN: the four networks and the losses they are trained with. No I/O, no optimisers."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import CycleLoss, GanLoss, LossConfig, ModelConfig
+from .losses import adversarial_loss, reconstruction_loss
+from .nn import PatchDiscriminator, ResnetGenerator, init_weights
+
+Losses = dict[str, torch.Tensor]
+
+
+def build_generator(model: ModelConfig) -> ResnetGenerator:
+    """A freshly initialised generator as ``model`` describes it (training and inference alike)."""
+    return init_weights(ResnetGenerator(ngf=model.ngf, n_blocks=model.n_blocks))
+
+
+def build_discriminator(model: ModelConfig) -> PatchDiscriminator:
+    return init_weights(PatchDiscriminator(ndf=model.ndf, n_layers=model.n_layers_d))
+
+
+class CycleGAN(nn.Module):
+    """``G_ab`` maps domain A to B, ``G_ba`` maps B to A; ``D_a`` and ``D_b`` judge whether an
+    image belongs to A or to B."""
+
+    def __init__(self, model: ModelConfig | None = None, loss: LossConfig | None = None) -> None:
+        super().__init__()
+        model, loss = model or ModelConfig(), loss or LossConfig()
+        self.G_ab, self.G_ba = build_generator(model), build_generator(model)
+        self.D_a, self.D_b = build_discriminator(model), build_discriminator(model)
+        self.gan_loss: GanLoss = loss.gan_loss
+        self.cycle_loss: CycleLoss = loss.cycle_loss
+        self.lambda_cycle, self.lambda_identity = loss.lambda_cycle, loss.lambda_identity
+
+    def generators(self) -> nn.ModuleList:
+        return nn.ModuleList([self.G_ab, self.G_ba])
+
+    def discriminators(self) -> nn.ModuleList:
+        return nn.ModuleList([self.D_a, self.D_b])
+
+    def generator_losses(self, real_a: torch.Tensor, real_b: torch.Tensor) -> tuple[Losses, torch.Tensor, torch.Tensor]:
+        """The generators' losses, and the fakes ``(fake_a, fake_b)`` for the discriminator step.
+
+        Fool the discriminators, come back to the input after a round trip (cycle), and leave
+        images that already belong to the target domain alone (identity).
+        """
+        n = real_a.shape[0]
+        if self.lambda_identity > 0:
+            # InstanceNorm works per sample, so translating real A and (for the identity term)
+            # real B in one batched call is the same maths as two calls, and faster.
+            fake_b, idt_b = self.G_ab(torch.cat([real_a, real_b])).split(n)
+            fake_a, idt_a = self.G_ba(torch.cat([real_b, real_a])).split(n)
+        else:
+            fake_b, fake_a = self.G_ab(real_a), self.G_ba(real_b)
+        rec_a, rec_b = self.G_ba(fake_b), self.G_ab(fake_a)
+
+        lam = self.lambda_cycle
+        losses = {
+            "G_ab": adversarial_loss(self.gan_loss, self.D_b(fake_b), True),
+            "G_ba": adversarial_loss(self.gan_loss, self.D_a(fake_a), True),
+            "cycle_a": lam * reconstruction_loss(self.cycle_loss, rec_a, real_a),
+            "cycle_b": lam * reconstruction_loss(self.cycle_loss, rec_b, real_b),
+        }
+        if self.lambda_identity > 0:
+            weight = lam * self.lambda_identity
+            losses["idt_a"] = weight * reconstruction_loss(self.cycle_loss, idt_a, real_a)
+            losses["idt_b"] = weight * reconstruction_loss(self.cycle_loss, idt_b, real_b)
+        return losses, fake_a, fake_b
+
+    def discriminator_losses(
+        self, real_a: torch.Tensor, real_b: torch.Tensor, fake_a: torch.Tensor, fake_b: torch.Tensor
+    ) -> Losses:
+        """Each discriminator's loss on real images versus (pooled, detached) fakes."""
+        return {"D_a": self._judge(self.D_a, real_a, fake_a), "D_b": self._judge(self.D_b, real_b, fake_b)}
+
+    def _judge(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """Half the sum of the real and fake losses, halved so D learns slower than G.
+
+        Real and fake go through in one batch: the discriminator's InstanceNorm is per sample.
+        """
+        scores_real, scores_fake = discriminator(torch.cat([real, fake.detach()])).split([real.shape[0], fake.shape[0]])
+        return 0.5 * (
+            adversarial_loss(self.gan_loss, scores_real, True) + adversarial_loss(self.gan_loss, scores_fake, False)
+        )

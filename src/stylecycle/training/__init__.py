@@ -1,0 +1,1 @@
+"""Training: the loop, checkpoints, the image pool and the learning-rate schedule."""

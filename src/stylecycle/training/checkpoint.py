@@ -1,0 +1,82 @@
+"""Checkpoints: one self-contained file per save, written atomically, loaded without unpickling.
+
+A checkpoint is a plain dict of tensors and plain values (``torch.load(weights_only=True)``
+can read it, so loading a file from elsewhere cannot run code). It holds the networks, the
+optimisers, the schedule, the image pools, the RNG states, the step and epoch, and the whole
+config, so translating needs nothing else and a run can be continued from it.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..atomic import atomic_path
+from ..errors import CheckpointError
+
+FORMAT_VERSION = 1
+CHECKPOINT_DIR = "checkpoints"
+_NAME = re.compile(r"step_(\d+)\.pt$")
+
+
+def checkpoint_path(run_dir: Path, step: int) -> Path:
+    return Path(run_dir) / CHECKPOINT_DIR / f"step_{step:08d}.pt"
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    """The run's checkpoints, oldest step first."""
+    folder = Path(run_dir) / CHECKPOINT_DIR
+    found = [p for p in folder.glob("step_*.pt") if _NAME.search(p.name)] if folder.is_dir() else []
+    return sorted(found, key=lambda p: int(_NAME.search(p.name).group(1)))  # type: ignore[union-attr]
+
+
+def resolve_checkpoint(path: Path) -> Path:
+    """A checkpoint file as given, or the newest checkpoint of a run folder."""
+    path = Path(path)
+    if path.is_dir():
+        found = list_checkpoints(path)
+        if not found:
+            raise CheckpointError(f"run folder {path} holds no checkpoints (looked in {path / CHECKPOINT_DIR})")
+        return found[-1]
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    return path
+
+
+def save_checkpoint(state: dict[str, Any], path: Path) -> Path:
+    """Write ``state`` to ``path`` atomically: a crash or a full disk leaves the old file intact."""
+    try:
+        with atomic_path(path) as tmp:
+            torch.save({"format_version": FORMAT_VERSION, **state}, tmp)
+    except OSError as exc:
+        raise CheckpointError(f"cannot write checkpoint {path}: {exc.strerror or exc}; earlier checkpoints are intact") from exc
+    return path
+
+
+def prune_checkpoints(run_dir: Path, keep_last: int) -> None:
+    """Delete all but the newest ``keep_last`` checkpoints of a run (0 keeps everything)."""
+    if keep_last > 0:
+        for old in list_checkpoints(run_dir)[:-keep_last]:
+            old.unlink(missing_ok=True)
+
+
+def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint (a file, or a run folder's newest) into a dict, or raise a one-line error."""
+    path = resolve_checkpoint(path)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {str(exc).splitlines()[0]} (is it a stylecycle checkpoint?)") from exc
+    if not isinstance(state, dict) or "format_version" not in state:
+        raise CheckpointError(f"{path} is not a stylecycle checkpoint (no format version)")
+    if state["format_version"] > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has checkpoint format {state['format_version']}, newer than this stylecycle reads "
+            f"({FORMAT_VERSION}); upgrade stylecycle"
+        )
+    return state

@@ -1,0 +1,37 @@
+"""What a user watches during training: log messages and PNG sample grids."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from torchvision.utils import make_grid
+
+from ..data.io import save_image
+from ..model import CycleGAN
+
+log = logging.getLogger("stylecycle")
+
+
+def log_to_file(run_dir: Path) -> logging.Handler:
+    """Also write the package's log messages to ``RUN_DIR/train.log``; returns the handler to remove."""
+    handler = logging.FileHandler(Path(run_dir) / "train.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    if log.getEffectiveLevel() > logging.INFO:
+        log.setLevel(logging.INFO)  # the run's log file keeps progress messages even when the terminal does not
+    log.addHandler(handler)
+    return handler
+
+
+@torch.no_grad()
+def sample_grid(model: CycleGAN, real_a: torch.Tensor, real_b: torch.Tensor) -> torch.Tensor:
+    """One column per preview image; rows: A, G_ab(A), G_ba(G_ab(A)), B, G_ba(B), G_ab(G_ba(B))."""
+    fake_b, fake_a = model.G_ab(real_a), model.G_ba(real_b)
+    rows = [real_a, fake_b, model.G_ba(fake_b), real_b, fake_a, model.G_ab(fake_a)]
+    return make_grid(torch.cat(rows).float().cpu(), nrow=real_a.shape[0], padding=2, pad_value=1.0)
+
+
+def write_sample_grid(model: CycleGAN, real_a: torch.Tensor, real_b: torch.Tensor, path: Path) -> Path:
+    save_image(sample_grid(model, real_a, real_b), path)
+    return path

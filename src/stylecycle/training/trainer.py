@@ -1,0 +1,190 @@
+"""The training loop. Read :meth:`Trainer.train_step` for the order of the updates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from ..config import Config
+from ..data.datasets import UnpairedImages, UnpairedSampler, list_images
+from ..data.io import read_image
+from ..data.transforms import preview_transform, train_transform
+from ..device import resolve_device
+from ..errors import DataError
+from ..model import CycleGAN, Losses
+from .checkpoint import checkpoint_path, prune_checkpoints, save_checkpoint
+from .logging import log, log_to_file, write_sample_grid
+from .pool import ImagePool
+from .schedulers import linear_decay
+
+PREVIEW_IMAGES = 4
+
+
+def total(losses: Losses) -> torch.Tensor:
+    return torch.stack([loss.float() for loss in losses.values()]).sum()
+
+
+def summarise(losses: Losses) -> dict[str, str]:
+    """Losses grouped by kind for the progress bar: G_ab + G_ba → G, cycle_a + cycle_b → cycle, …"""
+    groups: dict[str, float] = {}
+    for name, value in losses.items():
+        kind = name.split("_")[0]
+        groups[kind] = groups.get(kind, 0.0) + value.item()
+    return {kind: f"{value:.3f}" for kind, value in groups.items()}
+
+
+class Trainer:
+    """Owns everything a run needs: data, the four networks, optimisers, schedules and pools."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config.validate()
+        data, train, optim = config.data, config.train, config.optim
+        self.run_dir = Path(train.run_dir)  # type: ignore[arg-type]
+        self.device = resolve_device(train.device)
+        torch.manual_seed(train.seed)
+
+        files_a, files_b = (list_images(folder) for folder in data.folders())
+        for files, folder in zip((files_a, files_b), data.folders()):
+            if len(files) < data.batch_size:
+                raise DataError(f"{folder} holds {len(files)} images, fewer than --batch-size {data.batch_size}")
+        self.sampler = UnpairedSampler(len(files_a), len(files_b), seed=train.seed)
+        self.loader = DataLoader(
+            UnpairedImages(files_a, files_b, train_transform(size=data.size, load_size=data.load_size, flip=data.flip)),
+            batch_size=data.batch_size,
+            sampler=self.sampler,
+            num_workers=data.workers,
+            drop_last=True,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=data.workers > 0,
+        )
+        self.steps_per_epoch = len(self.loader)
+        epochs = train.epochs + train.decay_epochs
+        self.total_steps = train.max_steps or epochs * self.steps_per_epoch
+        constant_steps = round(self.total_steps * train.epochs / epochs) if epochs else self.total_steps
+
+        self.model = CycleGAN(config.model, config.loss).to(self.device)
+        betas = (optim.beta1, optim.beta2)
+        self.opt_g = torch.optim.Adam(self.model.generators().parameters(), lr=optim.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.model.discriminators().parameters(), lr=optim.lr, betas=betas)
+        self.sched_g = linear_decay(self.opt_g, constant_steps=constant_steps, total_steps=self.total_steps)
+        self.sched_d = linear_decay(self.opt_d, constant_steps=constant_steps, total_steps=self.total_steps)
+        # Mixed precision is a context and a scaler, not a second code path: with fp32 both are no-ops.
+        self.autocast_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[train.precision]
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=train.precision == "fp16")
+        self.pool_a = ImagePool(optim.pool_size, seed=train.seed + 1)
+        self.pool_b = ImagePool(optim.pool_size, seed=train.seed + 2)
+
+        # A fixed set of images whose translations are drawn into every sample grid, so the
+        # grids show the same pictures improving over time.
+        count = min(PREVIEW_IMAGES, len(files_a), len(files_b))
+        preview = preview_transform(size=data.size)
+        self.preview_a, self.preview_b = (
+            torch.stack([preview(read_image(f)) for f in files[:count]]).to(self.device) for files in (files_a, files_b)
+        )
+        self.step, self.epoch = 0, 0
+        self.image_counts = (len(files_a), len(files_b))
+
+    def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> Losses:
+        """One generator update, then one discriminator update, then the schedules."""
+        model = self.model
+
+        # 1. Generators: fool both discriminators, survive the round trip, keep targets as they
+        #    are. The discriminators are frozen meanwhile: their gradients would be thrown away.
+        model.discriminators().requires_grad_(False)
+        with self.autocast():
+            g_losses, fake_a, fake_b = model.generator_losses(real_a, real_b)
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler.scale(total(g_losses)).backward()
+        self.scaler.step(self.opt_g)
+
+        # 2. Discriminators: real images versus fakes drawn partly from the pools of past fakes.
+        model.discriminators().requires_grad_(True)
+        with self.autocast():
+            d_losses = model.discriminator_losses(real_a, real_b, self.pool_a.query(fake_a), self.pool_b.query(fake_b))
+        self.opt_d.zero_grad(set_to_none=True)
+        self.scaler.scale(total(d_losses)).backward()
+        self.scaler.step(self.opt_d)
+
+        # 3. The loss scale (fp16 only) and both learning rates move on, one tick per step.
+        self.scaler.update()
+        self.sched_g.step()
+        self.sched_d.step()
+        return {name: loss.detach() for name, loss in {**g_losses, **d_losses}.items()}
+
+    def autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None)
+
+    def run(self) -> Path:
+        """Train to the last step; returns the final checkpoint."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        handler = log_to_file(self.run_dir)
+        log.info(
+            "training on %d A and %d B images from %s: %d steps (%d per epoch) on %s, %s",
+            *self.image_counts, " and ".join(map(str, self.config.data.folders())),
+            self.total_steps, self.steps_per_epoch, self.device, self.config.train.precision,
+        )
+        try:
+            with tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True) as bar:
+                while self.step < self.total_steps:
+                    self.sampler.set_epoch(self.epoch)
+                    for batch in self.loader:
+                        losses = self.train_step(batch["a"].to(self.device), batch["b"].to(self.device))
+                        self.step += 1
+                        self.report(bar, losses)
+                        if self.step >= self.total_steps:
+                            break
+                    else:
+                        self.epoch += 1
+                        self.save()
+            if not self.due(self.config.train.sample_every):
+                self.write_samples()
+            final = self.save()
+            log.info("finished after %d steps; checkpoint %s", self.step, final)
+            return final
+        finally:
+            log.removeHandler(handler)
+            handler.close()
+
+    def due(self, every: int) -> bool:
+        """Whether a periodic task of period ``every`` (0: never) falls on the current step."""
+        return every > 0 and self.step % every == 0
+
+    def report(self, bar: tqdm, losses: Losses) -> None:
+        """After each step: the progress bar, and the periodic sample grid and checkpoint."""
+        bar.update()
+        if self.due(10) or self.step == self.total_steps:
+            steps_per_s = bar.format_dict["rate"] or 0.0
+            bar.set_postfix({**summarise(losses), "img/s": f"{steps_per_s * self.config.data.batch_size:.2f}"})
+        if self.due(self.config.train.sample_every):
+            self.write_samples()
+        if self.due(self.config.train.save_every) and self.step < self.total_steps:
+            self.save()
+
+    def write_samples(self) -> Path:
+        return write_sample_grid(self.model, self.preview_a, self.preview_b, self.run_dir / "samples" / f"step_{self.step:08d}.png")
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to translate with this run or to continue it."""
+        return {
+            "config": self.config.to_dict(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "networks": {name: getattr(self.model, name).state_dict() for name in ("G_ab", "G_ba", "D_a", "D_b")},
+            "optimizers": {"G": self.opt_g.state_dict(), "D": self.opt_d.state_dict()},
+            "schedulers": {"G": self.sched_g.state_dict(), "D": self.sched_d.state_dict()},
+            "scaler": self.scaler.state_dict(),
+            "pools": {"a": self.pool_a.state_dict(), "b": self.pool_b.state_dict()},
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            },
+        }
+
+    def save(self) -> Path:
+        path = save_checkpoint(self.state_dict(), checkpoint_path(self.run_dir, self.step))
+        prune_checkpoints(self.run_dir, self.config.train.keep_last)
+        return path

@@ -1,0 +1,26 @@
+"""Shared fixtures: small but real image folders, built from the demo's photographs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stylecycle.config import Config, DataConfig, ModelConfig, OptimConfig, TrainConfig
+from stylecycle.data.demo import build_demo_dataset
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real unpaired dataset in the CycleGAN layout: 6 photo crops vs 6 stylised crops, 32x32."""
+    return build_demo_dataset(tmp_path_factory.mktemp("demo"), train_per_domain=6, side=32)
+
+
+def tiny_config(data_root: Path, run_dir: Path, **train: object) -> Config:
+    """A CycleGAN small enough to take a training step in a few milliseconds."""
+    return Config(
+        data=DataConfig(root=data_root, size=24, load_size=28, workers=0),
+        model=ModelConfig(ngf=4, ndf=4, n_blocks=1, n_layers_d=2),
+        optim=OptimConfig(),
+        train=TrainConfig(run_dir=run_dir, device="cpu", sample_every=0, **train),  # type: ignore[arg-type]
+    )

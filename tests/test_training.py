@@ -1,0 +1,124 @@
+import pytest
+import torch
+
+from conftest import tiny_config
+from stylecycle.config import LossConfig, ModelConfig
+from stylecycle.model import CycleGAN
+from stylecycle.training.pool import ImagePool
+from stylecycle.training.schedulers import LinearDecay
+from stylecycle.training.trainer import Trainer
+
+
+def test_training_steps_change_the_weights_and_lower_the_cycle_loss(demo_root, tmp_path):
+    torch.manual_seed(0)
+    trainer = Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=60))
+    real_a, real_b = trainer.preview_a[:1], trainer.preview_b[:1]  # one fixed pair: an overfit case
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    cycle = []
+    for _ in range(60):
+        losses = trainer.train_step(real_a, real_b)
+        cycle.append((losses["cycle_a"] + losses["cycle_b"]).item())
+    for name, value in trainer.model.state_dict().items():
+        if value.is_floating_point():
+            assert not torch.equal(before[name], value), f"{name} did not change"
+    assert sum(cycle[-10:]) < 0.75 * sum(cycle[:10])
+
+
+def test_generator_losses_hold_every_term_weighted_as_configured():
+    torch.manual_seed(0)
+    model = CycleGAN(ModelConfig(ngf=4, ndf=4, n_blocks=1), LossConfig(lambda_cycle=10.0, lambda_identity=0.5))
+    real_a, real_b = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
+    losses, fake_a, fake_b = model.generator_losses(real_a, real_b)
+    assert set(losses) == {"G_ab", "G_ba", "cycle_a", "cycle_b", "idt_a", "idt_b"}
+    with torch.no_grad():
+        expected_cycle_a = 10.0 * (model.G_ba(model.G_ab(real_a)) - real_a).abs().mean()
+        expected_idt_b = 5.0 * (model.G_ab(real_b) - real_b).abs().mean()
+        expected_g_ab = ((model.D_b(model.G_ab(real_a)) - 1) ** 2).mean()
+    torch.testing.assert_close(losses["cycle_a"].detach(), expected_cycle_a, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(losses["idt_b"].detach(), expected_idt_b, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(losses["G_ab"].detach(), expected_g_ab, rtol=1e-5, atol=1e-6)
+    assert fake_a.shape == fake_b.shape == real_a.shape
+
+
+def test_identity_loss_can_be_switched_off():
+    model = CycleGAN(ModelConfig(ngf=4, ndf=4, n_blocks=1), LossConfig(lambda_identity=0.0, cycle_loss="mse", gan_loss="vanilla"))
+    losses, _, _ = model.generator_losses(torch.zeros(1, 3, 32, 32), torch.zeros(1, 3, 32, 32))
+    assert set(losses) == {"G_ab", "G_ba", "cycle_a", "cycle_b"}
+
+
+def test_discriminator_loss_is_half_the_real_plus_fake_loss():
+    torch.manual_seed(0)
+    model = CycleGAN(ModelConfig(ngf=4, ndf=4, n_blocks=1))
+    real, fake = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    loss = model.discriminator_losses(real, real, fake, fake)["D_a"]
+    with torch.no_grad():
+        expected = 0.5 * (((model.D_a(real) - 1) ** 2).mean() + (model.D_a(fake) ** 2).mean())
+    torch.testing.assert_close(loss.detach(), expected)
+
+
+def test_discriminators_get_no_gradient_from_the_generator_step(demo_root, tmp_path):
+    trainer = Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=1))
+    trainer.model.discriminators().requires_grad_(False)
+    losses, _, _ = trainer.model.generator_losses(trainer.preview_a[:1], trainer.preview_b[:1])
+    sum(losses.values()).backward()
+    assert all(p.grad is None for p in trainer.model.discriminators().parameters())
+
+
+def test_image_pool_returns_new_images_until_full_then_mixes_in_old_ones():
+    pool = ImagePool(3, seed=0)
+    first = torch.arange(3.0).view(3, 1, 1, 1)
+    assert torch.equal(pool.query(first), first)
+    later = torch.full((50, 1, 1, 1), 99.0)
+    out = pool.query(later)
+    returned_old = (out != 99).sum().item()
+    assert 0 < returned_old <= 3  # old fakes come back, each at most once before being replaced
+    assert len(pool.images) == 3
+
+
+def test_disabled_image_pool_passes_images_through():
+    images = torch.randn(4, 3, 2, 2)
+    assert ImagePool(0).query(images) is images
+
+
+def test_learning_rate_is_constant_then_decays_linearly_to_zero():
+    schedule = LinearDecay(constant_steps=100, total_steps=200)
+    assert [schedule(s) for s in (0, 99, 100, 150, 200)] == [1.0, 1.0, 1.0, 0.5, 0.0]
+
+
+def test_max_steps_stops_training_and_the_schedule_spans_them(demo_root, tmp_path):
+    trainer = Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=8, epochs=1, decay_epochs=1))
+    trainer.run()
+    assert trainer.step == 8
+    assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(0.0)
+    assert trainer.opt_d.param_groups[0]["lr"] == pytest.approx(0.0)
+
+
+def test_a_run_writes_checkpoints_and_sample_grids(demo_root, tmp_path):
+    config = tiny_config(demo_root, tmp_path / "run", max_steps=4)
+    config.train.sample_every = 2
+    final = Trainer(config).run()
+    assert final.name == "step_00000004.pt" and final.exists()
+    samples = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
+    assert samples == ["step_00000002.png", "step_00000004.png"]
+    assert (tmp_path / "run" / "train.log").read_text().count("finished after 4 steps") == 1
+
+
+def test_an_epoch_covers_every_image_of_the_larger_domain(demo_root, tmp_path):
+    trainer = Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=1))
+    trainer.sampler.set_epoch(3)
+    indices = list(trainer.sampler)
+    assert sorted(i_a for i_a, _, _ in indices) == list(range(6))
+    assert indices == list(trainer.sampler)  # replayable
+    trainer.sampler.set_epoch(4)
+    assert indices != list(trainer.sampler)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_trains_on_the_cpu(demo_root, tmp_path, precision):
+    trainer = Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=3, precision=precision))
+    before = trainer.model.G_ab.model[1].weight.detach().clone()
+    losses = [trainer.train_step(trainer.preview_a[:1], trainer.preview_b[:1]) for _ in range(3)]
+    assert all(torch.isfinite(v).all() for step in losses for v in step.values())
+    assert not torch.equal(before, trainer.model.G_ab.model[1].weight)
+    assert trainer.model.G_ab.model[1].weight.dtype == torch.float32  # weights stay fp32; only the arithmetic is cast
+    assert trainer.scaler.is_enabled() == (precision == "fp16")
