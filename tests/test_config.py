@@ -1,4 +1,5 @@
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -9,7 +10,7 @@ from stylecycle.errors import ConfigError
 
 def test_config_survives_the_round_trip_through_plain_data():
     config = Config()
-    config.data.root, config.train.run_dir, config.model.n_blocks, config.train.max_steps = "d", "r", 6, 12
+    config.data.root, config.train.run_dir, config.model.n_blocks, config.train.max_steps = Path("d"), Path("r"), 6, 12
     again = Config.from_dict(config.to_dict())
     assert again == config
     assert all(type(v) in (str, int, float, bool, type(None)) for s in config.to_dict().values() for v in s.values())

@@ -11,7 +11,7 @@ def test_decoded_images_are_3xHxW_floats_in_minus_one_to_one(tmp_path):
     Image.fromarray(np.array([[[0, 128, 255]] * 5] * 4, dtype=np.uint8)).save(tmp_path / "x.png")
     image = read_image(tmp_path / "x.png")
     assert image.shape == (3, 4, 5) and image.dtype == torch.float32
-    assert image[:, 0, 0].tolist() == pytest.approx([-1.0, 128 / 127.5 - 1, 1.0])
+    assert image[:, 0, 0].tolist() == pytest.approx([-1.0, 128 / 127.5 - 1, 1.0], abs=1e-6)
 
 
 def test_grayscale_becomes_three_equal_channels(tmp_path):

@@ -50,3 +50,14 @@ def test_weights_start_from_normal_with_std_002():
         assert abs(weights.mean().item()) < 1e-3
         assert weights.std().item() == pytest.approx(0.02, rel=0.05)
         assert all(m.bias.abs().max() == 0 for m in net.modules() if isinstance(m, torch.nn.Conv2d))
+
+
+def test_global_skip_starts_the_generator_near_the_identity():
+    torch.manual_seed(0)
+    image = torch.rand(1, 3, 64, 64) * 1.8 - 0.9
+    skip = build_generator(ModelConfig(ngf=16, n_blocks=2, global_skip=True))
+    plain = build_generator(ModelConfig(ngf=16, n_blocks=2))
+    with torch.no_grad():
+        torch.testing.assert_close(skip(image), image, rtol=0, atol=0.01)  # 0.99 x: the skip's clamp
+        assert (plain(image) - image).abs().mean() > 0.3
+    assert skip.state_dict().keys() == plain.state_dict().keys()  # no extra weights: same checkpoint layout

@@ -69,6 +69,11 @@ class ModelConfig:
     ngf: int = option(64, "width (channels of the first layer) of the generators")
     ndf: int = option(64, "width (channels of the first layer) of the discriminators")
     n_layers_d: int = option(3, "stride-2 layers of the PatchGAN discriminators (3 gives 70x70 patches)")
+    global_skip: bool = option(
+        False,
+        "add each generator's input to its output (before tanh): it starts as the identity and learns "
+        "only the change of style, converging much faster on small budgets; off is the paper's network",
+    )
 
     def validate(self) -> None:
         _positive(self, "ngf", "ndf", "n_layers_d")

@@ -25,3 +25,9 @@ class ImageReadError(DataError):
 
 class CheckpointError(StylecycleError):
     """A checkpoint is missing, unreadable or does not match what was asked."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none), for one-line errors."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

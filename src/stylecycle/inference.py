@@ -14,7 +14,7 @@ from .config import Config, Direction
 from .data.datasets import list_images
 from .data.io import IMAGE_EXTENSIONS, read_image, save_image
 from .device import resolve_device
-from .errors import CheckpointError, ConfigError, DataError, ImageReadError, StylecycleError
+from .errors import CheckpointError, ConfigError, DataError, ImageReadError, StylecycleError, first_line
 from .model import build_generator
 from .training.checkpoint import load_checkpoint, resolve_checkpoint
 
@@ -42,7 +42,7 @@ class Translator:
             generator = build_generator(config.model)
             generator.load_state_dict(state["networks"][GENERATOR_OF[direction]])
         except (KeyError, RuntimeError, StylecycleError) as exc:
-            raise CheckpointError(f"checkpoint {path} does not hold a usable {GENERATOR_OF[direction]}: {str(exc).splitlines()[0]}") from exc
+            raise CheckpointError(f"checkpoint {path} does not hold a usable {GENERATOR_OF[direction]}: {first_line(exc)}") from exc
         return cls(generator, resolve_device(device))
 
     @torch.no_grad()

@@ -14,7 +14,14 @@ Losses = dict[str, torch.Tensor]
 
 def build_generator(model: ModelConfig) -> ResnetGenerator:
     """A freshly initialised generator as ``model`` describes it (training and inference alike)."""
-    return init_weights(ResnetGenerator(ngf=model.ngf, n_blocks=model.n_blocks))
+    generator = init_weights(ResnetGenerator(ngf=model.ngf, n_blocks=model.n_blocks, global_skip=model.global_skip))
+    if model.global_skip:
+        # Zero the output layer so the skip path alone speaks at first: the generator starts as
+        # the identity (up to the skip's clamp) instead of the identity plus random noise.
+        head = generator.model[-1]
+        nn.init.zeros_(head.weight)
+        nn.init.zeros_(head.bias)
+    return generator
 
 
 def build_discriminator(model: ModelConfig) -> PatchDiscriminator:

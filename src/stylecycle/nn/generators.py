@@ -17,6 +17,8 @@ from .norm import NormLayer, instance_norm
 # that the 3x3 reflection pads of the bottleneck still have a neighbour to reflect.
 SIDE_MULTIPLE = 4
 MIN_SIDE = 8
+# The global skip adds atanh(x) before the final tanh; clamping keeps atanh finite at +-1.
+SKIP_LIMIT = 0.99
 
 
 def pad_to_multiple(x: torch.Tensor) -> torch.Tensor:
@@ -57,6 +59,12 @@ class ResnetGenerator(nn.Module):
 
     Accepts any height and width: the input is padded to a multiple of 4 and the output cropped
     back, so a 301x517 image comes back 301x517.
+
+    With ``global_skip`` the input is added to the output before the tanh, in tanh's own
+    coordinates (``tanh(f(x) + atanh(x))``): a freshly initialised generator is then close to the
+    identity and only has to learn the change of style, rather than first learning to redraw the
+    picture through its 4x-downsampled bottleneck. It adds no weights, so the state dict keeps the
+    reference layout.
     """
 
     def __init__(
@@ -68,9 +76,11 @@ class ResnetGenerator(nn.Module):
         n_blocks: int = 9,
         norm: NormLayer | None = None,
         dropout: float = 0.0,
+        global_skip: bool = False,
     ) -> None:
         super().__init__()
         norm = norm or instance_norm()
+        self.global_skip = global_skip
         # A bias before a norm without learnable shift is the only shift the layer has; the
         # reference keeps it for InstanceNorm, and its checkpoints carry it.
         use_bias = True
@@ -96,9 +106,13 @@ class ResnetGenerator(nn.Module):
                 nn.ReLU(True),
             ]
             channels //= 2
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(channels, out_channels, 7), nn.Tanh()]
-        self.model = nn.Sequential(*layers)
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(channels, out_channels, 7)]
+        self.model = nn.Sequential(*layers)  # the tanh (index 24 in the reference) is applied in forward
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        return self.model(pad_to_multiple(x))[..., :h, :w]
+        x = pad_to_multiple(x)
+        out = self.model(x)
+        if self.global_skip:
+            out = out + torch.atanh(x.clamp(-SKIP_LIMIT, SKIP_LIMIT))
+        return torch.tanh(out)[..., :h, :w]

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from ..atomic import atomic_path
-from ..errors import CheckpointError
+from ..errors import CheckpointError, first_line
 
 FORMAT_VERSION = 1
 CHECKPOINT_DIR = "checkpoints"
@@ -71,7 +71,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"cannot read checkpoint {path}: {str(exc).splitlines()[0]} (is it a stylecycle checkpoint?)") from exc
+        raise CheckpointError(f"cannot read checkpoint {path}: {first_line(exc)} (is it a stylecycle checkpoint?)") from exc
     if not isinstance(state, dict) or "format_version" not in state:
         raise CheckpointError(f"{path} is not a stylecycle checkpoint (no format version)")
     if state["format_version"] > FORMAT_VERSION:
