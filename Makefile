@@ -14,7 +14,6 @@ DEMO_FLAGS := --size 96 --load-size 112 --ngf 32 --ndf 32 --n-blocks 6 --n-layer
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
 
@@ -10,6 +12,7 @@ from .losses import adversarial_loss, reconstruction_loss
 from .nn import PatchDiscriminator, ResnetGenerator, init_weights
 
 Losses = dict[str, torch.Tensor]
+Domain = Literal["a", "b"]
 
 
 def build_generator(model: ModelConfig) -> ResnetGenerator:
@@ -47,34 +50,33 @@ class CycleGAN(nn.Module):
     def discriminators(self) -> nn.ModuleList:
         return nn.ModuleList([self.D_a, self.D_b])
 
-    def generator_losses(self, real_a: torch.Tensor, real_b: torch.Tensor) -> tuple[Losses, torch.Tensor, torch.Tensor]:
-        """The generators' losses, and the fakes ``(fake_a, fake_b)`` for the discriminator step.
-
-        Fool the discriminators, come back to the input after a round trip (cycle), and leave
-        images that already belong to the target domain alone (identity).
-        """
-        n = real_a.shape[0]
-        if self.lambda_identity > 0:
-            # InstanceNorm works per sample, so translating real A and (for the identity term)
-            # real B in one batched call is the same maths as two calls, and faster.
-            fake_b, idt_b = self.G_ab(torch.cat([real_a, real_b])).split(n)
-            fake_a, idt_a = self.G_ba(torch.cat([real_b, real_a])).split(n)
-        else:
-            fake_b, fake_a = self.G_ab(real_a), self.G_ba(real_b)
-        rec_a, rec_b = self.G_ba(fake_b), self.G_ab(fake_a)
-
-        lam = self.lambda_cycle
-        losses = {
-            "G_ab": adversarial_loss(self.gan_loss, self.D_b(fake_b), True),
-            "G_ba": adversarial_loss(self.gan_loss, self.D_a(fake_a), True),
-            "cycle_a": lam * reconstruction_loss(self.cycle_loss, rec_a, real_a),
-            "cycle_b": lam * reconstruction_loss(self.cycle_loss, rec_b, real_b),
+    def identity_losses(self, real_a: torch.Tensor, real_b: torch.Tensor) -> Losses:
+        """Leave images that already belong to the target domain alone (empty when weighted 0)."""
+        if self.lambda_identity <= 0:
+            return {}
+        weight = self.lambda_cycle * self.lambda_identity
+        return {
+            "idt_a": weight * reconstruction_loss(self.cycle_loss, self.G_ba(real_a), real_a),
+            "idt_b": weight * reconstruction_loss(self.cycle_loss, self.G_ab(real_b), real_b),
         }
-        if self.lambda_identity > 0:
-            weight = lam * self.lambda_identity
-            losses["idt_a"] = weight * reconstruction_loss(self.cycle_loss, idt_a, real_a)
-            losses["idt_b"] = weight * reconstruction_loss(self.cycle_loss, idt_b, real_b)
-        return losses, fake_a, fake_b
+
+    def round_trip_losses(self, real: torch.Tensor, source: Domain) -> tuple[Losses, torch.Tensor]:
+        """Translate ``real`` (of domain ``source``) into the other domain, where it must fool that
+        domain's discriminator, and back again, where it must match itself (cycle consistency).
+
+        The round trips from A and from B share no activations, so the trainer can
+        back-propagate each on its own. Returns the losses and the fake, for the discriminators.
+        """
+        if source == "a":
+            there, back, judge, name = self.G_ab, self.G_ba, self.D_b, "G_ab"
+        else:
+            there, back, judge, name = self.G_ba, self.G_ab, self.D_a, "G_ba"
+        fake = there(real)
+        losses = {
+            name: adversarial_loss(self.gan_loss, judge(fake), True),
+            f"cycle_{source}": self.lambda_cycle * reconstruction_loss(self.cycle_loss, back(fake), real),
+        }
+        return losses, fake
 
     def discriminator_losses(
         self, real_a: torch.Tensor, real_b: torch.Tensor, fake_a: torch.Tensor, fake_b: torch.Tensor

@@ -24,10 +24,6 @@ from .schedulers import linear_decay
 PREVIEW_IMAGES = 4
 
 
-def total(losses: Losses) -> torch.Tensor:
-    return torch.stack([loss.float() for loss in losses.values()]).sum()
-
-
 def summarise(losses: Losses) -> dict[str, str]:
     """Losses grouped by kind for the progress bar: G_ab + G_ba → G, cycle_a + cycle_b → cycle, …"""
     groups: dict[str, float] = {}
@@ -92,13 +88,21 @@ class Trainer:
         """One generator update, then one discriminator update, then the schedules."""
         model = self.model
 
-        # 1. Generators: fool both discriminators, survive the round trip, keep targets as they
-        #    are. The discriminators are frozen meanwhile: their gradients would be thrown away.
+        # 1. Generators. The discriminators are frozen meanwhile: their gradients would be thrown away.
+        #    The loss has three parts that share no activations: identity, the round trip from A
+        #    and the one from B. Each is back-propagated as soon as it is computed, so only one
+        #    part's activations are alive at a time; gradients add up, so the update is the same.
         model.discriminators().requires_grad_(False)
-        with self.autocast():
-            g_losses, fake_a, fake_b = model.generator_losses(real_a, real_b)
         self.opt_g.zero_grad(set_to_none=True)
-        self.scaler.scale(total(g_losses)).backward()
+        with self.autocast():  # a. leave images already in the target domain alone
+            idt_losses = model.identity_losses(real_a, real_b)
+        self.backward(idt_losses)
+        with self.autocast():  # b. A → B fools D_b, and B → A brings it back
+            ab_losses, fake_b = model.round_trip_losses(real_a, "a")
+        self.backward(ab_losses)
+        with self.autocast():  # c. B → A fools D_a, and A → B brings it back
+            ba_losses, fake_a = model.round_trip_losses(real_b, "b")
+        self.backward(ba_losses)
         self.scaler.step(self.opt_g)
 
         # 2. Discriminators: real images versus fakes drawn partly from the pools of past fakes.
@@ -106,14 +110,19 @@ class Trainer:
         with self.autocast():
             d_losses = model.discriminator_losses(real_a, real_b, self.pool_a.query(fake_a), self.pool_b.query(fake_b))
         self.opt_d.zero_grad(set_to_none=True)
-        self.scaler.scale(total(d_losses)).backward()
+        self.backward(d_losses)
         self.scaler.step(self.opt_d)
 
         # 3. The loss scale (fp16 only) and both learning rates move on, one tick per step.
         self.scaler.update()
         self.sched_g.step()
         self.sched_d.step()
-        return {name: loss.detach() for name, loss in {**g_losses, **d_losses}.items()}
+        return {name: loss.detach() for name, loss in {**idt_losses, **ab_losses, **ba_losses, **d_losses}.items()}
+
+    def backward(self, losses: Losses) -> None:
+        """Accumulate the gradients of the losses' sum (scaled, for fp16)."""
+        if losses:
+            self.scaler.scale(torch.stack([loss.float() for loss in losses.values()]).sum()).backward()
 
     def autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None)
