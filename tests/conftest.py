@@ -22,5 +22,5 @@ def tiny_config(data_root: Path, run_dir: Path, **train: object) -> Config:
         data=DataConfig(root=data_root, size=24, load_size=28, workers=0),
         model=ModelConfig(ngf=4, ndf=4, n_blocks=1, n_layers_d=2),
         optim=OptimConfig(),
-        train=TrainConfig(run_dir=run_dir, device="cpu", sample_every=0, **train),  # type: ignore[arg-type]
+        train=TrainConfig(**{"run_dir": run_dir, "device": "cpu", "precision": "fp32", "sample_every": 0, **train}),  # type: ignore[arg-type]
     )

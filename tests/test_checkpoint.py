@@ -19,7 +19,7 @@ def trained(demo_root, tmp_path):
 def test_translating_from_the_saved_file_matches_the_in_memory_model(trained, demo_root, direction, network):
     trainer, path = trained
     image = read_image(demo_root / "testA" / "chelsea.png")  # full size, never seen in training
-    translator = Translator.from_checkpoint(path, direction, device="cpu")
+    translator = Translator.from_checkpoint(path, direction, device="cpu", precision="fp32")
     with torch.no_grad():
         expected = getattr(trainer.model, network).eval()(image.unsqueeze(0))[0]
     torch.testing.assert_close(translator.translate(image), expected, rtol=0, atol=0)
@@ -80,3 +80,12 @@ def test_a_newer_checkpoint_format_asks_for_an_upgrade(tmp_path):
     torch.save({"format_version": 99}, path)
     with pytest.raises(CheckpointError, match="upgrade stylecycle"):
         load_checkpoint(path)
+
+
+def test_bf16_translation_stays_close_to_fp32(trained, demo_root):
+    _, path = trained
+    image = read_image(demo_root / "testA" / "coffee_right.png")
+    fp32 = Translator.from_checkpoint(path, device="cpu", precision="fp32").translate(image)
+    bf16 = Translator.from_checkpoint(path, device="cpu", precision="bf16").translate(image)
+    assert bf16.dtype == torch.float32
+    assert (bf16 - fp32).abs().mean() < 0.02

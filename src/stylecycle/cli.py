@@ -81,7 +81,7 @@ def run_translate(args: argparse.Namespace) -> None:
     from .inference import Translator
 
     config = TranslateConfig(**section_values(args, "translate")).validate()
-    translator = Translator.from_checkpoint(config.checkpoint, config.direction, config.device)  # type: ignore[arg-type]
+    translator = Translator.from_checkpoint(config.checkpoint, config.direction, config.device, config.precision)  # type: ignore[arg-type]
     done, skipped = translator.translate_tree(config.input, config.output)  # type: ignore[arg-type]
     print(f"translated {done} image(s) into {config.output}" + (f"; skipped {len(skipped)} unreadable" if skipped else ""))
     if done == 0:

@@ -20,7 +20,7 @@ from .errors import ConfigError
 GanLoss = Literal["lsgan", "vanilla"]
 CycleLoss = Literal["l1", "mse"]
 Direction = Literal["a2b", "b2a"]
-Precision = Literal["fp32", "bf16", "fp16"]
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
 
 
 def option(default: Any, help: str, *, flag: str | None = None) -> Any:
@@ -114,7 +114,9 @@ class TrainConfig:
     max_steps: int | None = option(None, "stop after this many steps; the lr schedule then spans them")
     seed: int = option(0, "random seed for weights, pairing and augmentation")
     device: str = option("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
-    precision: Precision = option("fp32", "arithmetic of the forward passes: fp32, or bf16/fp16 autocast (fp16 with loss scaling)")
+    precision: Precision = option(
+        "auto", "arithmetic: bf16 autocast where the hardware has bf16, else fp32 (auto); fp32; bf16; fp16 (with loss scaling)"
+    )
     sample_every: int = option(200, "write a PNG sample grid every this many steps (0: only at the end)")
     save_every: int = option(0, "write a checkpoint every this many steps (0: at epoch ends and the end only)")
     keep_last: int = option(3, "keep only the newest this many checkpoints (0 keeps all)")
@@ -226,6 +228,7 @@ class TranslateConfig:
     output: Path | None = option(None, "folder for the translated images (same stems, sub-folders mirrored)")
     direction: Direction = option("a2b", "a2b translates domain A images into B; b2a the other way")
     device: str = option("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    precision: Precision = option("auto", "arithmetic: bf16 where the hardware has bf16, else fp32 (auto); fp32; bf16; fp16")
 
     def validate(self) -> "TranslateConfig":
         for name in ("checkpoint", "input", "output"):

@@ -10,12 +10,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .config import Config, Direction
+from .config import Config, Direction, Precision
 from .data.datasets import list_images
 from .data.io import IMAGE_EXTENSIONS, read_image, save_image
 from .device import resolve_device
 from .errors import CheckpointError, ConfigError, DataError, ImageReadError, StylecycleError, first_line
 from .model import build_generator
+from .precision import autocast, resolve_precision
 from .training.checkpoint import load_checkpoint, resolve_checkpoint
 
 log = logging.getLogger("stylecycle")
@@ -26,12 +27,15 @@ GENERATOR_OF = {"a2b": "G_ab", "b2a": "G_ba"}
 class Translator:
     """One direction of a trained CycleGAN, ready to translate images of any size."""
 
-    def __init__(self, generator: nn.Module, device: torch.device | str = "cpu") -> None:
+    def __init__(self, generator: nn.Module, device: torch.device | str = "cpu", precision: Precision = "fp32") -> None:
         self.device = torch.device(device)
+        self.precision = resolve_precision(precision, self.device)
         self.generator = generator.to(self.device).eval()
 
     @classmethod
-    def from_checkpoint(cls, path: Path, direction: Direction = "a2b", device: str = "auto") -> "Translator":
+    def from_checkpoint(
+        cls, path: Path, direction: Direction = "a2b", device: str = "auto", precision: Precision = "auto"
+    ) -> "Translator":
         """Build the generator the checkpoint's own config describes and load its weights."""
         if direction not in GENERATOR_OF:
             raise ConfigError(f"--direction {direction!r} is not one of {', '.join(GENERATOR_OF)}")
@@ -43,13 +47,14 @@ class Translator:
             generator.load_state_dict(state["networks"][GENERATOR_OF[direction]])
         except (KeyError, RuntimeError, StylecycleError) as exc:
             raise CheckpointError(f"checkpoint {path} does not hold a usable {GENERATOR_OF[direction]}: {first_line(exc)}") from exc
-        return cls(generator, resolve_device(device))
+        return cls(generator, resolve_device(device), precision)
 
     @torch.no_grad()
     def translate(self, image: torch.Tensor) -> torch.Tensor:
         """3xHxW (or Nx3xHxW) in [-1, 1] → the same shape, translated, on the input's device."""
         batch = image.unsqueeze(0) if image.dim() == 3 else image
-        out = self.generator(batch.to(self.device, torch.float32)).to(image.device)
+        with autocast(self.device, self.precision):
+            out = self.generator(batch.to(self.device, torch.float32)).float().to(image.device)
         return out[0] if image.dim() == 3 else out
 
     def translate_file(self, source: Path, target: Path) -> None:

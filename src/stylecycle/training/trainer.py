@@ -16,6 +16,7 @@ from ..data.transforms import preview_transform, train_transform
 from ..device import resolve_device
 from ..errors import DataError
 from ..model import CycleGAN, Losses
+from ..precision import autocast, resolve_precision
 from .checkpoint import checkpoint_path, prune_checkpoints, save_checkpoint
 from .logging import log, log_to_file, write_sample_grid
 from .pool import ImagePool
@@ -68,9 +69,8 @@ class Trainer:
         self.opt_d = torch.optim.Adam(self.model.discriminators().parameters(), lr=optim.lr, betas=betas)
         self.sched_g = linear_decay(self.opt_g, constant_steps=constant_steps, total_steps=self.total_steps)
         self.sched_d = linear_decay(self.opt_d, constant_steps=constant_steps, total_steps=self.total_steps)
-        # Mixed precision is a context and a scaler, not a second code path: with fp32 both are no-ops.
-        self.autocast_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[train.precision]
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=train.precision == "fp16")
+        self.precision = resolve_precision(train.precision, self.device)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.pool_a = ImagePool(optim.pool_size, seed=train.seed + 1)
         self.pool_b = ImagePool(optim.pool_size, seed=train.seed + 2)
 
@@ -125,7 +125,7 @@ class Trainer:
             self.scaler.scale(torch.stack([loss.float() for loss in losses.values()]).sum()).backward()
 
     def autocast(self) -> torch.autocast:
-        return torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None)
+        return autocast(self.device, self.precision)
 
     def run(self) -> Path:
         """Train to the last step; returns the final checkpoint."""
@@ -134,7 +134,7 @@ class Trainer:
         log.info(
             "training on %d A and %d B images from %s: %d steps (%d per epoch) on %s, %s",
             *self.image_counts, " and ".join(map(str, self.config.data.folders())),
-            self.total_steps, self.steps_per_epoch, self.device, self.config.train.precision,
+            self.total_steps, self.steps_per_epoch, self.device, self.precision,
         )
         try:
             with tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True) as bar:

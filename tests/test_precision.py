@@ -1,0 +1,18 @@
+import torch
+
+from stylecycle.precision import autocast, native_bf16, resolve_precision
+
+
+def test_auto_precision_is_bf16_exactly_where_the_hardware_has_it():
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", cpu) == ("bf16" if native_bf16(cpu) else "fp32")
+    assert resolve_precision("fp32", cpu) == "fp32"
+    assert resolve_precision("fp16", cpu) == "fp16"
+
+
+def test_autocast_computes_convolutions_in_the_chosen_dtype():
+    conv = torch.nn.Conv2d(3, 4, 3)
+    x = torch.randn(1, 3, 8, 8)
+    for precision, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        with autocast(torch.device("cpu"), precision):
+            assert conv(x).dtype == dtype
