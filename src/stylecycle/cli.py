@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn
 
 from .config import Config, TranslateConfig, field_type, flag_name, optional_inner
-from .errors import StylecycleError
+from .errors import StylecycleError, user_message
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         COMMANDS[args.command](args)
     except StylecycleError as exc:
-        print(f"stylecycle {args.command}: error: {exc}", file=sys.stderr)
+        print(f"stylecycle {args.command}: error: {user_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"stylecycle {args.command}: interrupted", file=sys.stderr)

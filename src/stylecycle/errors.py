@@ -31,3 +31,12 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name when it has none), for one-line errors."""
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+def user_message(exc: StylecycleError) -> str:
+    """The one line the CLI prints. An error re-raised from a DataLoader worker carries the
+    worker's traceback in its message; its original message is that traceback's last line."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else type(exc).__name__
+    return lines[-1].removeprefix(f"{type(exc).__module__}.{type(exc).__qualname__}: ")

@@ -5,6 +5,7 @@ Inside the library an image is a float tensor, 3xHxW (or Nx3xHxW), with values i
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..atomic import atomic_path
-from ..errors import ImageReadError, StylecycleError
+from ..errors import ImageReadError, StylecycleError, first_line
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".gif"})
 
@@ -21,24 +22,68 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", 
 _FORMAT_BY_SUFFIX = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
 
 
+_WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
 def to_rgb(image: Image.Image) -> Image.Image:
-    """Upright RGB: EXIF orientation applied, transparency composited onto white."""
+    """Upright 8-bit RGB from any mode Pillow decodes.
+
+    - EXIF orientation is applied, so phone photos come out the way they are shown;
+    - transparency (RGBA, LA, PA, palette with a transparent colour) is composited onto white;
+    - 16-bit grey (I;16, and 32-bit I) is scaled from 0..65535 to 0..255 — Pillow's own
+      conversion would clip everything above 255 to white; float grey (F) is taken as 0..1
+      when it stays within that range and as 0..255 otherwise;
+    - everything else (L, 1, P, CMYK, YCbCr) goes through Pillow's conversion to RGB.
+    """
     image = ImageOps.exif_transpose(image)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode in _WIDE_GREY_MODES or image.mode == "F":
+        grey = np.asarray(image, dtype=np.float64)
+        if image.mode != "F":
+            grey = grey / 257.0
+        elif grey.size and np.nanmax(grey) <= 1.0:
+            grey = grey * 255.0
+        grey = np.nan_to_num(grey, nan=0.0)
+        return Image.fromarray(np.clip(np.round(grey), 0, 255).astype(np.uint8), mode="L").convert("RGB")
     return image.convert("RGB")
 
 
-def read_pil(path: Path) -> Image.Image:
-    """Decode ``path`` to an upright RGB PIL image, or raise :class:`ImageReadError`."""
+def open_checked(path: Path) -> Image.Image:
+    """Open ``path`` lazily (header only), refusing decompression bombs; the caller closes it.
+
+    A few hundred bytes can declare gigapixels. Pillow refuses images over twice its
+    ``MAX_IMAGE_PIXELS`` (about 179 megapixels by default) and merely warns above that value;
+    the warning is silenced so that a legitimate 12000x9000 panorama loads quietly, and the
+    refusal becomes a message that says what to do.
+    """
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(path)
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(f"{path}: {first_line(exc)}; shrink it first if it is a real picture") from exc
+
+
+def read_pil(path: Path, *, min_side: int | None = None) -> Image.Image:
+    """Decode ``path`` to an upright RGB PIL image, or raise :class:`ImageReadError`.
+
+    With ``min_side``, JPEGs are decoded directly at the smallest power-of-two reduction that
+    keeps both sides at least ``min_side`` (Pillow's draft mode): a 24-megapixel photo headed
+    for a 286-pixel crop then decodes several times faster.
+    """
+    try:
+        with open_checked(path) as image:
+            if min_side is not None:
+                image.draft("RGB", (min_side, min_side))
             image.load()
             return to_rgb(image)
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageReadError(f"cannot read image {path}: {exc}") from exc
+    except ImageReadError:
+        raise
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ImageReadError(f"cannot read image {path}: {first_line(exc)}") from exc
 
 
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
@@ -57,9 +102,9 @@ def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:
     return Image.fromarray(array.permute(1, 2, 0).numpy(), mode="RGB")
 
 
-def read_image(path: Path) -> torch.Tensor:
-    """Decode ``path`` to a float 3xHxW tensor in [-1, 1]."""
-    return pil_to_tensor(read_pil(Path(path)))
+def read_image(path: Path, *, min_side: int | None = None) -> torch.Tensor:
+    """Decode ``path`` to a float 3xHxW tensor in [-1, 1] (``min_side``: see :func:`read_pil`)."""
+    return pil_to_tensor(read_pil(Path(path), min_side=min_side))
 
 
 def save_pil(image: Image.Image, path: Path, *, quality: int = 95) -> None:

@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from ..config import Config
-from ..data.datasets import UnpairedImages, UnpairedSampler, list_images
+from ..data.datasets import UnpairedImages, UnpairedSampler, scan_images
 from ..data.io import read_image
 from ..data.transforms import preview_transform, train_transform
 from ..device import resolve_device
@@ -44,13 +44,17 @@ class Trainer:
         self.device = resolve_device(train.device)
         torch.manual_seed(train.seed)
 
-        files_a, files_b = (list_images(folder) for folder in data.folders())
-        for files, folder in zip((files_a, files_b), data.folders()):
-            if len(files) < data.batch_size:
-                raise DataError(f"{folder} holds {len(files)} images, fewer than --batch-size {data.batch_size}")
+        self.scans = [scan_images(folder) for folder in data.folders()]
+        for scan in self.scans:
+            if len(scan.files) < data.batch_size:
+                skipped = f"; {scan.summary()}" if scan.skipped else ""
+                raise DataError(f"{scan.folder} holds {len(scan.files)} usable images, fewer than --batch-size {data.batch_size}{skipped}")
+        files_a, files_b = (scan.files for scan in self.scans)
         self.sampler = UnpairedSampler(len(files_a), len(files_b), seed=train.seed)
         self.loader = DataLoader(
-            UnpairedImages(files_a, files_b, train_transform(size=data.size, load_size=data.load_size, flip=data.flip)),
+            UnpairedImages(
+                files_a, files_b, train_transform(size=data.size, load_size=data.load_size, flip=data.flip), min_side=data.load_size
+            ),
             batch_size=data.batch_size,
             sampler=self.sampler,
             num_workers=data.workers,
@@ -82,7 +86,7 @@ class Trainer:
             torch.stack([preview(read_image(f)) for f in files[:count]]).to(self.device) for files in (files_a, files_b)
         )
         self.step, self.epoch = 0, 0
-        self.image_counts = (len(files_a), len(files_b))
+        self.unreadable: set[str] = set()  # files that turned unreadable after the scan
 
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> Losses:
         """One generator update, then one discriminator update, then the schedules."""
@@ -131,9 +135,12 @@ class Trainer:
         """Train to the last step; returns the final checkpoint."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         handler = log_to_file(self.run_dir)
+        for scan in self.scans:
+            if scan.skipped:
+                log.warning("%s; `stylecycle check-data` lists them all", scan.summary())
         log.info(
             "training on %d A and %d B images from %s: %d steps (%d per epoch) on %s, %s",
-            *self.image_counts, " and ".join(map(str, self.config.data.folders())),
+            *(len(scan.files) for scan in self.scans), " and ".join(str(scan.folder) for scan in self.scans),
             self.total_steps, self.steps_per_epoch, self.device, self.precision,
         )
         try:
@@ -142,6 +149,7 @@ class Trainer:
                     self.sampler.set_epoch(self.epoch)
                     for batch in self.loader:
                         losses = self.train_step(batch["a"].to(self.device), batch["b"].to(self.device))
+                        self.note_unreadable(batch["unreadable"])
                         self.step += 1
                         self.report(bar, losses)
                         if self.step >= self.total_steps:
@@ -152,11 +160,20 @@ class Trainer:
             if not self.due(self.config.train.sample_every):
                 self.write_samples()
             final = self.save()
+            if self.unreadable:
+                log.warning("%d files became unreadable during training and were skipped", len(self.unreadable))
             log.info("finished after %d steps; checkpoint %s", self.step, final)
             return final
         finally:
             log.removeHandler(handler)
             handler.close()
+
+    def note_unreadable(self, messages: list[str]) -> None:
+        """Count the files a batch had to skip; warn once for each."""
+        for message in filter(None, "\n".join(messages).splitlines()):
+            if message not in self.unreadable:
+                self.unreadable.add(message)
+                log.warning("skipped during training: %s", message)
 
     def due(self, every: int) -> bool:
         """Whether a periodic task of period ``every`` (0: never) falls on the current step."""
