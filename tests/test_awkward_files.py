@@ -125,3 +125,20 @@ def test_a_domain_with_no_usable_image_is_a_one_line_error(corpus, demo_root, tm
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert f"{broken} holds 0 usable images" in err[0] and "empty.jpg: empty file" in err[0]
+
+
+def test_check_data_lists_what_training_would_skip_including_truncated_files(corpus, capsys):
+    folder, expected = corpus
+    assert main(["check-data", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"{folder}: 14 usable, 5 skipped" in out
+    for name in expected["skipped_at_scan"] | expected["skipped_in_training"]:
+        assert f"skipped {name}: " in out
+    assert "modes: " in out and "I;16 2" in out and "CMYK 1" in out
+
+
+def test_check_data_reports_each_domain_of_a_dataset(demo_root, capsys):
+    assert main(["check-data", str(demo_root)]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{demo_root / name}: " in out for name in ("trainA", "trainB", "testA", "testB"))
+    assert "every image is usable" in out

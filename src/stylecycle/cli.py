@@ -64,6 +64,11 @@ def build_parser() -> OneLineParser:
     translate = commands.add_parser("translate", help="translate images with a trained checkpoint", description="Translate images.")
     add_section(translate, TranslateConfig, "translate")
 
+    check = commands.add_parser(
+        "check-data", help="show what training would see in a dataset folder", description="Check a dataset before training."
+    )
+    check.add_argument("root", type=Path, help="a dataset folder (with trainA/, trainB/, ...) or one folder of images")
+
     demo = commands.add_parser("make-demo", help="build the bundled demo dataset (no download)", description="Build the demo dataset.")
     demo.add_argument("root", type=Path, help="folder to write trainA/, trainB/, testA/, testB/ into")
     return parser
@@ -88,13 +93,23 @@ def run_translate(args: argparse.Namespace) -> None:
         raise StylecycleError(f"no image under {config.input} could be translated")
 
 
+def run_check_data(args: argparse.Namespace) -> None:
+    from .data.check import check_dataset
+
+    reports = check_dataset(args.root)
+    for report in reports:
+        print("\n".join(report.lines()))
+    problems = sum(len(report.scan.skipped) for report in reports)
+    print(f"{problems} file(s) will be skipped" if problems else "every image is usable")
+
+
 def run_make_demo(args: argparse.Namespace) -> None:
     from .data.demo import build_demo_dataset
 
     print(f"demo data written to {build_demo_dataset(args.root)}")
 
 
-COMMANDS = {"train": run_train, "translate": run_translate, "make-demo": run_make_demo}
+COMMANDS = {"train": run_train, "translate": run_translate, "check-data": run_check_data, "make-demo": run_make_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

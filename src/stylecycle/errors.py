@@ -20,7 +20,11 @@ class DataError(StylecycleError):
 
 
 class ImageReadError(DataError):
-    """One image file cannot be decoded."""
+    """One image file cannot be decoded; ``reason`` says why, without the path."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"cannot read image {path}: {reason}")
+        self.path, self.reason = path, reason
 
 
 class CheckpointError(StylecycleError):

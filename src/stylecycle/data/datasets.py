@@ -69,7 +69,7 @@ def header_problem(path: Path, min_side: int) -> str | None:
         with open_checked(path) as image:
             width, height = image.size
     except ImageReadError as exc:
-        return str(exc).replace(f"{path} ", "", 1)
+        return exc.reason
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
         return first_line(exc) if path.stat().st_size else "empty file"
     if min(width, height) < min_side:

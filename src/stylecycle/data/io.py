@@ -64,7 +64,7 @@ def open_checked(path: Path) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(path)
     except Image.DecompressionBombError as exc:
-        raise ImageReadError(f"{path}: {first_line(exc)}; shrink it first if it is a real picture") from exc
+        raise ImageReadError(path, f"{first_line(exc)}; shrink it first if it is a real picture") from exc
 
 
 def read_pil(path: Path, *, min_side: int | None = None) -> Image.Image:
@@ -83,7 +83,7 @@ def read_pil(path: Path, *, min_side: int | None = None) -> Image.Image:
     except ImageReadError:
         raise
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ImageReadError(f"cannot read image {path}: {first_line(exc)}") from exc
+        raise ImageReadError(path, first_line(exc)) from exc
 
 
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
