@@ -21,6 +21,9 @@ GanLoss = Literal["lsgan", "vanilla"]
 CycleLoss = Literal["l1", "mse"]
 Direction = Literal["a2b", "b2a"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
+Preprocess = Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"]
+# Modes whose images keep their own shapes, which cannot be stacked into batches of several.
+UNCROPPED = ("scale_width", "none")
 
 
 def option(default: Any, help: str, *, flag: str | None = None) -> Any:
@@ -40,11 +43,24 @@ class DataConfig:
     )
     data_a: Path | None = option(None, "folder of domain-A training images (instead of --data)")
     data_b: Path | None = option(None, "folder of domain-B training images (instead of --data)")
+    preprocess: Preprocess = option(
+        "resize_and_crop",
+        "resize_and_crop: resize to --load-size square, random --size crop; crop: random crop at full "
+        "resolution; scale_width[_and_crop]: width to --load-size keeping the aspect ratio [then crop]; "
+        "none: keep the size, rounded to a multiple of 4",
+    )
     size: int = option(256, "side of the square crops the networks train on, in pixels")
-    load_size: int = option(286, "images are resized to this square side before random cropping")
+    load_size: int = option(286, "images are resized to this side before random cropping")
     flip: bool = option(True, "random horizontal flips")
+    vflip: bool = option(False, "random vertical flips (for textures and aerial images, not for scenes)")
+    rotate: float = option(0.0, "random rotation up to this many degrees either way, borders filled by reflection")
+    color_jitter: float = option(0.0, "random brightness, contrast and saturation change of up to this fraction (hue a quarter of it)")
+    crop_scale: float = option(1.0, "below 1: random resized crops covering this fraction of the image or more")
+    max_dataset_size: int | None = option(None, "use at most this many images of each domain (the first ones, sorted by path)")
+    serial_batches: bool = option(False, "pair A and B images in order instead of at random")
     batch_size: int = option(1, "images per domain in each optimisation step")
     workers: int = option(2, "data-loading worker processes (0 loads in the main process)")
+    cache: bool = option(False, "keep the decoded, resized images in memory, so epochs after the first decode nothing")
 
     def folders(self) -> tuple[Path, Path]:
         """The two training folders, from ``--data`` or from ``--data-a``/``--data-b``."""
@@ -58,9 +74,15 @@ class DataConfig:
 
     def validate(self) -> None:
         _positive(self, "size", "load_size", "batch_size")
-        _non_negative(self, "workers")
-        if self.load_size < self.size:
+        _non_negative(self, "workers", "rotate", "color_jitter")
+        if self.max_dataset_size is not None:
+            _positive(self, "max_dataset_size")
+        if self.load_size < self.size and self.preprocess in ("resize_and_crop", "scale_width_and_crop"):
             raise ConfigError(f"--load-size ({self.load_size}) must be at least --size ({self.size}): images are cropped after resizing")
+        if not 0.0 < self.crop_scale <= 1.0:
+            raise ConfigError(f"--crop-scale must be in (0, 1], got {self.crop_scale}")
+        if self.preprocess in UNCROPPED and self.batch_size > 1:
+            raise ConfigError(f"--preprocess {self.preprocess} keeps each image's own shape, so it needs --batch-size 1")
 
 
 @dataclass
@@ -144,15 +166,18 @@ class Config:
     def validate(self) -> "Config":
         for section in sections(self):
             section.validate()
-        # Below this the discriminator's last feature map is 1x1 and InstanceNorm has nothing
-        # to normalise: each of its stride-2 layers halves the side, its stride-1 layer takes 1.
-        smallest = 3 * 2**self.model.n_layers_d
+        smallest = self.smallest_training_side()
         if self.data.size < smallest:
             raise ConfigError(
                 f"--size {self.data.size} is too small for a discriminator with --n-layers-d "
                 f"{self.model.n_layers_d}: use --size {smallest} or more, or fewer layers"
             )
         return self
+
+    def smallest_training_side(self) -> int:
+        """Below this the discriminator's last feature map is 1x1 and InstanceNorm has nothing
+        to normalise: each of its stride-2 layers halves the side, its stride-1 layer takes 1."""
+        return 3 * 2**self.model.n_layers_d
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain data (str, int, float, bool, None) that ``torch.load(weights_only=True)`` accepts."""

@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.data import Dataset, Sampler
 
 from ..errors import DataError, ImageReadError, first_line
-from .io import IMAGE_EXTENSIONS, open_checked, read_image
+from .io import IMAGE_EXTENSIONS, open_checked, read_image_uint8
 
 
 # Smaller images hold too little to learn a style from; they are skipped when training.
@@ -94,30 +94,58 @@ class UnpairedImages(Dataset):
     ``(i_a, i_b, seed)`` triples from :class:`UnpairedSampler`, so the pairing and augmentation
     are decided by the sampler.
 
-    A file that has become unreadable since the scan (deleted, truncated) is replaced by the
-    next readable one of its domain; ``unreadable`` names such files, one message per line, so
-    the trainer can count them across worker processes.
+    Each image is decoded, then ``prepare``d (deterministic resizing, cacheable with
+    :meth:`fill_cache`), then ``augment``ed under a generator seeded for this sample. A file that
+    has become unreadable since the scan (deleted, truncated) is replaced by the next readable
+    one of its domain; ``unreadable`` names such files, one per line, so that the trainer can
+    count them across worker processes.
     """
 
-    def __init__(self, files_a: list[Path], files_b: list[Path], transform: nn.Module, *, min_side: int | None = None) -> None:
-        self.files_a, self.files_b, self.transform, self.min_side = files_a, files_b, transform, min_side
+    def __init__(
+        self,
+        files_a: list[Path],
+        files_b: list[Path],
+        *,
+        prepare: nn.Module,
+        augment: nn.Module,
+        decode_side: int | None = None,
+    ) -> None:
+        self.files = {"a": files_a, "b": files_b}
+        self.prepare, self.augment, self.decode_side = prepare, augment, decode_side
+        self.cache: dict[Path, torch.Tensor] = {}
 
     def __len__(self) -> int:
-        return max(len(self.files_a), len(self.files_b))
+        return max(len(self.files["a"]), len(self.files["b"]))
+
+    def fill_cache(self) -> list[str]:
+        """Decode and prepare every image once, in this process, before workers fork (they then
+        share the cache's memory); returns the messages of the files that could not be read."""
+        failures: list[str] = []
+        for path in sorted(set(self.files["a"]) | set(self.files["b"])):
+            try:
+                self.cache[path] = self._prepared(path)
+            except ImageReadError as exc:
+                failures.append(str(exc))
+        return failures
 
     def __getitem__(self, index: tuple[int, int, int]) -> dict[str, torch.Tensor | str]:
         i_a, i_b, seed = index
         failures: list[str] = []
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            a = self._load(self.files_a, i_a, failures)
-            b = self._load(self.files_b, i_b, failures)
+            a = self._load("a", i_a, failures)
+            b = self._load("b", i_b, failures)
         return {"a": a, "b": b, "unreadable": "\n".join(failures)}
 
-    def _load(self, files: list[Path], index: int, failures: list[str]) -> torch.Tensor:
+    def _prepared(self, path: Path) -> torch.Tensor:
+        cached = self.cache.get(path)
+        return cached if cached is not None else self.prepare(read_image_uint8(path, min_side=self.decode_side))
+
+    def _load(self, domain: str, index: int, failures: list[str]) -> torch.Tensor:
+        files = self.files[domain]
         for offset in range(len(files)):
             try:
-                return self.transform(read_image(files[(index + offset) % len(files)], min_side=self.min_side))
+                return self.augment(self._prepared(files[(index + offset) % len(files)]))
             except ImageReadError as exc:
                 failures.append(str(exc))
         raise DataError(f"none of the {len(files)} images in {files[0].parent} can be read any more ({failures[-1]})")
@@ -127,11 +155,13 @@ class UnpairedSampler(Sampler[tuple[int, int, int]]):
     """Each epoch: every image of the larger domain once, in a random order, each paired with a
     random image of the other domain, plus a per-sample augmentation seed.
 
-    Everything is a function of ``(seed, epoch)``, so an epoch can be replayed exactly.
+    Everything is a function of ``(seed, epoch)``, so an epoch can be replayed exactly. With
+    ``serial`` the images are taken in order (A's i-th with B's i-th, wrapping around), as the
+    reference's ``--serial_batches`` does; augmentation seeds stay random.
     """
 
-    def __init__(self, n_a: int, n_b: int, *, seed: int) -> None:
-        self.n_a, self.n_b, self.seed, self.epoch = n_a, n_b, seed, 0
+    def __init__(self, n_a: int, n_b: int, *, seed: int, serial: bool = False) -> None:
+        self.n_a, self.n_b, self.seed, self.serial, self.epoch = n_a, n_b, seed, serial, 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -142,8 +172,11 @@ class UnpairedSampler(Sampler[tuple[int, int, int]]):
     def __iter__(self) -> Iterator[tuple[int, int, int]]:
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         length = len(self)
-        order_a = self._cover(self.n_a, length, generator)
-        order_b = self._cover(self.n_b, length, generator)
+        if self.serial:
+            order_a, order_b = torch.arange(length) % self.n_a, torch.arange(length) % self.n_b
+        else:
+            order_a = self._cover(self.n_a, length, generator)
+            order_b = self._cover(self.n_b, length, generator)
         seeds = torch.randint(0, 2**62, (length,), generator=generator)
         return iter(zip(order_a.tolist(), order_b.tolist(), seeds.tolist()))
 

@@ -86,10 +86,19 @@ def read_pil(path: Path, *, min_side: int | None = None) -> Image.Image:
         raise ImageReadError(path, first_line(exc)) from exc
 
 
+def pil_to_uint8(image: Image.Image) -> torch.Tensor:
+    """RGB PIL image → uint8 3xHxW (the compact form the data pipeline resizes and caches)."""
+    return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
+
+
+def uint8_to_float(image: torch.Tensor) -> torch.Tensor:
+    """uint8 0..255 → float in [-1, 1], the library's image range."""
+    return image.float().div_(127.5).sub_(1.0)
+
+
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     """RGB PIL image → float 3xHxW in [-1, 1]."""
-    array = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy())
-    return array.permute(2, 0, 1).float().div_(127.5).sub_(1.0)
+    return uint8_to_float(pil_to_uint8(image))
 
 
 def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:
@@ -100,6 +109,11 @@ def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:
         tensor = tensor[0]
     array = tensor.detach().float().cpu().add(1.0).mul(127.5).round().clamp(0, 255).byte()
     return Image.fromarray(array.permute(1, 2, 0).numpy(), mode="RGB")
+
+
+def read_image_uint8(path: Path, *, min_side: int | None = None) -> torch.Tensor:
+    """Decode ``path`` to a uint8 3xHxW tensor (``min_side``: see :func:`read_pil`)."""
+    return pil_to_uint8(read_pil(Path(path), min_side=min_side))
 
 
 def read_image(path: Path, *, min_side: int | None = None) -> torch.Tensor:

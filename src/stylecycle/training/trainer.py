@@ -10,9 +10,9 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from ..config import Config
-from ..data.datasets import UnpairedImages, UnpairedSampler, scan_images
+from ..data.datasets import MIN_TRAIN_SIDE, UnpairedImages, UnpairedSampler, scan_images
 from ..data.io import read_image
-from ..data.transforms import preview_transform, train_transform
+from ..data.transforms import augment_transform, decode_side, prepare_transform, preview_transform
 from ..device import resolve_device
 from ..errors import DataError
 from ..model import CycleGAN, Losses
@@ -43,18 +43,24 @@ class Trainer:
         self.run_dir = Path(train.run_dir)  # type: ignore[arg-type]
         self.device = resolve_device(train.device)
         torch.manual_seed(train.seed)
+        self.unreadable: set[str] = set()  # files that turned unreadable after the scan
 
-        self.scans = [scan_images(folder) for folder in data.folders()]
+        min_side = max(MIN_TRAIN_SIDE, config.smallest_training_side())
+        self.scans = [scan_images(folder, min_side=min_side) for folder in data.folders()]
         for scan in self.scans:
             if len(scan.files) < data.batch_size:
                 skipped = f"; {scan.summary()}" if scan.skipped else ""
                 raise DataError(f"{scan.folder} holds {len(scan.files)} usable images, fewer than --batch-size {data.batch_size}{skipped}")
-        files_a, files_b = (scan.files for scan in self.scans)
-        self.sampler = UnpairedSampler(len(files_a), len(files_b), seed=train.seed)
+        files_a, files_b = (scan.files[: data.max_dataset_size] for scan in self.scans)
+        self.sampler = UnpairedSampler(len(files_a), len(files_b), seed=train.seed, serial=data.serial_batches)
+        dataset = UnpairedImages(
+            files_a, files_b, prepare=prepare_transform(data), augment=augment_transform(data), decode_side=decode_side(data)
+        )
+        if data.cache:
+            log.info("caching %d decoded images in memory", len(set(files_a) | set(files_b)))
+            self.note_unreadable(dataset.fill_cache())
         self.loader = DataLoader(
-            UnpairedImages(
-                files_a, files_b, train_transform(size=data.size, load_size=data.load_size, flip=data.flip), min_side=data.load_size
-            ),
+            dataset,
             batch_size=data.batch_size,
             sampler=self.sampler,
             num_workers=data.workers,
@@ -86,7 +92,6 @@ class Trainer:
             torch.stack([preview(read_image(f)) for f in files[:count]]).to(self.device) for files in (files_a, files_b)
         )
         self.step, self.epoch = 0, 0
-        self.unreadable: set[str] = set()  # files that turned unreadable after the scan
 
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> Losses:
         """One generator update, then one discriminator update, then the schedules."""
