@@ -34,6 +34,7 @@ test-slow: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/data.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DATA) runs
