@@ -53,6 +53,7 @@ def build_corpus(root: Path) -> dict[str, set[str]]:
     photo().convert("1").save(root / "bilevel.bmp")
     (root / "nested" / "deeper").mkdir(parents=True)
     photo().save(root / "nested" / "deeper" / "inside.png")
+    (root / "nested" / "deeper" / "back_to_top").symlink_to(root, target_is_directory=True)  # a link loop
     photo((1600, 1200)).save(root / "large.jpg", quality=80)
     # broken, found by the scan
     (root / "empty.jpg").write_bytes(b"")
@@ -142,3 +143,14 @@ def test_check_data_reports_each_domain_of_a_dataset(demo_root, capsys):
     out = capsys.readouterr().out
     assert all(f"{demo_root / name}: " in out for name in ("trainA", "trainB", "testA", "testB"))
     assert "every image is usable" in out
+
+
+def test_a_domain_smaller_than_the_batch_is_a_one_line_error(demo_root, tmp_path, capsys):
+    single = tmp_path / "single"
+    single.mkdir()
+    photo().save(single / "only.png")
+    code = main(["train", "--data-a", str(single), "--data-b", str(demo_root / "trainB"), "--batch-size", "2",
+                 "--run-dir", str(tmp_path / "r"), "--device", "cpu"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert f"{single} holds 1 usable images, fewer than --batch-size 2" in err[0]
