@@ -14,7 +14,7 @@ from ..data.datasets import MIN_TRAIN_SIDE, UnpairedImages, UnpairedSampler, sca
 from ..data.io import read_image
 from ..data.transforms import augment_transform, decode_side, prepare_transform, preview_transform
 from ..device import resolve_device
-from ..errors import DataError
+from ..errors import DataError, ImageReadError
 from ..model import CycleGAN, Losses
 from ..precision import autocast, resolve_precision
 from .checkpoint import checkpoint_path, prune_checkpoints, save_checkpoint
@@ -23,6 +23,21 @@ from .pool import ImagePool
 from .schedulers import linear_decay
 
 PREVIEW_IMAGES = 4
+
+
+def preview_images(files: list[Path], size: int) -> torch.Tensor:
+    """The first few readable images of a domain, centre-cropped to ``size``, for sample grids."""
+    transform, images = preview_transform(size=size), []
+    for path in files:
+        try:
+            images.append(transform(read_image(path)))
+        except ImageReadError:
+            continue  # reported when the training loop meets it
+        if len(images) == PREVIEW_IMAGES:
+            break
+    if not images:
+        raise DataError(f"none of the {len(files)} images in {files[0].parent} can be decoded; run `stylecycle check-data`")
+    return torch.stack(images)
 
 
 def summarise(losses: Losses) -> dict[str, str]:
@@ -86,11 +101,9 @@ class Trainer:
 
         # A fixed set of images whose translations are drawn into every sample grid, so the
         # grids show the same pictures improving over time.
-        count = min(PREVIEW_IMAGES, len(files_a), len(files_b))
-        preview = preview_transform(size=data.size)
-        self.preview_a, self.preview_b = (
-            torch.stack([preview(read_image(f)) for f in files[:count]]).to(self.device) for files in (files_a, files_b)
-        )
+        preview_a, preview_b = (preview_images(files, data.size) for files in (files_a, files_b))
+        count = min(len(preview_a), len(preview_b))
+        self.preview_a, self.preview_b = preview_a[:count].to(self.device), preview_b[:count].to(self.device)
         self.step, self.epoch = 0, 0
 
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> Losses:
