@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn
 
 from .config import Config, TranslateConfig, field_type, flag_name, optional_inner
-from .errors import StylecycleError, user_message
+from .errors import StylecycleError, TrainingInterrupted, user_message
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -75,11 +75,12 @@ def build_parser() -> OneLineParser:
 
 
 def run_train(args: argparse.Namespace) -> None:
-    from .training.trainer import Trainer
+    from .training.trainer import Trainer, resume_trainer
 
-    config = Config(**{f.name: f.default_factory(**section_values(args, f.name)) for f in dataclasses.fields(Config)})  # type: ignore[misc]
-    final = Trainer(config).run()
-    print(f"checkpoint: {final}")
+    given = {f.name: section_values(args, f.name) for f in dataclasses.fields(Config)}
+    resume = given["train"].get("resume")
+    trainer = resume_trainer(resume, given) if resume else Trainer(Config().updated(given))
+    print(f"checkpoint: {trainer.run()}")
 
 
 def run_translate(args: argparse.Namespace) -> None:
@@ -120,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     except StylecycleError as exc:
         print(f"stylecycle {args.command}: error: {user_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    except TrainingInterrupted as stop:
+        print(f"stylecycle {args.command}: stopped; saved {stop.checkpoint} (continue with --resume)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         print(f"stylecycle {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -131,6 +131,9 @@ class OptimConfig:
 @dataclass
 class TrainConfig:
     run_dir: Path | None = option(None, "folder for checkpoints, sample grids and logs (created if missing)")
+    resume: Path | None = option(
+        None, "continue the run in this folder (or from this checkpoint) exactly; its stored options apply unless given again"
+    )
     epochs: int = option(100, "epochs at the initial learning rate")
     decay_epochs: int = option(100, "epochs over which the learning rate then decays linearly to zero")
     max_steps: int | None = option(None, "stop after this many steps; the lr schedule then spans them")
@@ -178,6 +181,13 @@ class Config:
         """Below this the discriminator's last feature map is 1x1 and InstanceNorm has nothing
         to normalise: each of its stride-2 layers halves the side, its stride-1 layer takes 1."""
         return 3 * 2**self.model.n_layers_d
+
+    def updated(self, overrides: dict[str, dict[str, Any]]) -> "Config":
+        """A copy with some fields replaced, given as ``{section: {field: value}}``."""
+        return Config(**{
+            f.name: dataclasses.replace(section, **overrides.get(f.name, {}))
+            for f, section in zip(dataclasses.fields(self), sections(self))
+        })
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain data (str, int, float, bool, None) that ``torch.load(weights_only=True)`` accepts."""

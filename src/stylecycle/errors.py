@@ -31,6 +31,14 @@ class CheckpointError(StylecycleError):
     """A checkpoint is missing, unreadable or does not match what was asked."""
 
 
+class TrainingInterrupted(Exception):
+    """Training stopped on SIGINT/SIGTERM after saving ``checkpoint`` (not an error: exit 130)."""
+
+    def __init__(self, checkpoint: object) -> None:
+        super().__init__(f"stopped; checkpoint {checkpoint}")
+        self.checkpoint = checkpoint
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name when it has none), for one-line errors."""
     lines = str(exc).strip().splitlines()

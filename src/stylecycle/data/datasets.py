@@ -161,24 +161,26 @@ class UnpairedSampler(Sampler[tuple[int, int, int]]):
     """
 
     def __init__(self, n_a: int, n_b: int, *, seed: int, serial: bool = False) -> None:
-        self.n_a, self.n_b, self.seed, self.serial, self.epoch = n_a, n_b, seed, serial, 0
+        self.n_a, self.n_b, self.seed, self.serial = n_a, n_b, seed, serial
+        self.epoch, self.start = 0, 0
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        """Replay ``epoch`` from its ``start``-th sample on (a resumed run skips what it has done)."""
+        self.epoch, self.start = epoch, start
 
     def __len__(self) -> int:
-        return max(self.n_a, self.n_b)
+        return max(self.n_a, self.n_b) - self.start
 
     def __iter__(self) -> Iterator[tuple[int, int, int]]:
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        length = len(self)
+        length = max(self.n_a, self.n_b)
         if self.serial:
             order_a, order_b = torch.arange(length) % self.n_a, torch.arange(length) % self.n_b
         else:
             order_a = self._cover(self.n_a, length, generator)
             order_b = self._cover(self.n_b, length, generator)
         seeds = torch.randint(0, 2**62, (length,), generator=generator)
-        return iter(zip(order_a.tolist(), order_b.tolist(), seeds.tolist()))
+        return iter(list(zip(order_a.tolist(), order_b.tolist(), seeds.tolist()))[self.start :])
 
     @staticmethod
     def _cover(n: int, length: int, generator: torch.Generator) -> torch.Tensor:

@@ -14,15 +14,17 @@ from ..data.datasets import MIN_TRAIN_SIDE, UnpairedImages, UnpairedSampler, sca
 from ..data.io import read_image
 from ..data.transforms import augment_transform, decode_side, prepare_transform, preview_transform
 from ..device import resolve_device
-from ..errors import DataError, ImageReadError
+from ..errors import DataError, ImageReadError, TrainingInterrupted
 from ..model import CycleGAN, Losses
 from ..precision import autocast, resolve_precision
-from .checkpoint import checkpoint_path, prune_checkpoints, save_checkpoint
+from .checkpoint import CHECKPOINT_DIR, checkpoint_path, load_checkpoint, prune_checkpoints, resolve_checkpoint, save_checkpoint
 from .logging import log, log_to_file, write_sample_grid
 from .pool import ImagePool
 from .schedulers import linear_decay
+from .signals import StopRequest
 
 PREVIEW_IMAGES = 4
+NETWORKS = ("G_ab", "G_ba", "D_a", "D_b")
 
 
 def preview_images(files: list[Path], size: int) -> torch.Tensor:
@@ -162,14 +164,18 @@ class Trainer:
             self.total_steps, self.steps_per_epoch, self.device, self.precision,
         )
         try:
-            with tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True) as bar:
+            with tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True) as bar, StopRequest() as stop:
                 while self.step < self.total_steps:
-                    self.sampler.set_epoch(self.epoch)
+                    # Every finished epoch had steps_per_epoch steps: a resumed run skips what it did.
+                    done_this_epoch = self.step - self.epoch * self.steps_per_epoch
+                    self.sampler.set_epoch(self.epoch, start=done_this_epoch * self.config.data.batch_size)
                     for batch in self.loader:
                         losses = self.train_step(batch["a"].to(self.device), batch["b"].to(self.device))
                         self.note_unreadable(batch["unreadable"])
                         self.step += 1
                         self.report(bar, losses)
+                        if stop.requested:
+                            raise TrainingInterrupted(self.save())
                         if self.step >= self.total_steps:
                             break
                     else:
@@ -217,7 +223,7 @@ class Trainer:
             "config": self.config.to_dict(),
             "step": self.step,
             "epoch": self.epoch,
-            "networks": {name: getattr(self.model, name).state_dict() for name in ("G_ab", "G_ba", "D_a", "D_b")},
+            "networks": {name: getattr(self.model, name).state_dict() for name in NETWORKS},
             "optimizers": {"G": self.opt_g.state_dict(), "D": self.opt_d.state_dict()},
             "schedulers": {"G": self.sched_g.state_dict(), "D": self.sched_d.state_dict()},
             "scaler": self.scaler.state_dict(),
@@ -228,7 +234,37 @@ class Trainer:
             },
         }
 
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint of this run: the same steps in the same order follow."""
+        for name in NETWORKS:
+            getattr(self.model, name).load_state_dict(state["networks"][name])
+        self.opt_g.load_state_dict(state["optimizers"]["G"])
+        self.opt_d.load_state_dict(state["optimizers"]["D"])
+        self.sched_g.load_state_dict(state["schedulers"]["G"])
+        self.sched_d.load_state_dict(state["schedulers"]["D"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.pool_a.load_state_dict(state["pools"]["a"], self.device)
+        self.pool_b.load_state_dict(state["pools"]["b"], self.device)
+        torch.set_rng_state(state["rng"]["torch"])
+        if state["rng"]["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        self.step, self.epoch = int(state["step"]), int(state["epoch"])
+
     def save(self) -> Path:
         path = save_checkpoint(self.state_dict(), checkpoint_path(self.run_dir, self.step))
         prune_checkpoints(self.run_dir, self.config.train.keep_last)
         return path
+
+
+def resume_trainer(path: Path, overrides: dict[str, dict[str, Any]] | None = None) -> Trainer:
+    """A trainer in the state of the newest checkpoint of run folder ``path`` (or of checkpoint
+    file ``path``), with its stored config and any ``overrides`` ({section: {field: value}})."""
+    path = resolve_checkpoint(path)
+    state = load_checkpoint(path)
+    run_dir = path.parent.parent if path.parent.name == CHECKPOINT_DIR else path.parent
+    overrides = {**(overrides or {})}
+    overrides["train"] = {"run_dir": run_dir, **overrides.get("train", {}), "resume": path}
+    trainer = Trainer(Config.from_dict(state["config"]).updated(overrides))
+    trainer.load_state_dict(state)
+    log.info("resuming %s at step %d (epoch %d)", path, trainer.step, trainer.epoch)
+    return trainer

@@ -1,0 +1,70 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+
+from conftest import tiny_config
+from stylecycle.training.checkpoint import list_checkpoints, load_checkpoint
+from stylecycle.training.trainer import Trainer, resume_trainer
+
+
+def test_resume_continues_identically(demo_root, tmp_path):
+    """8 steps straight == 4 steps, stop, resume, 4 more: weights, optimisers, pools and the lr
+    schedule all bit-identical (6 images per domain, so the stop falls mid-epoch)."""
+    straight = Trainer(tiny_config(demo_root, tmp_path / "straight", max_steps=8))
+    straight.run()
+
+    first_half = Trainer(tiny_config(demo_root, tmp_path / "halves", max_steps=8))
+    first_half.total_steps = 4  # stop early; the schedule still spans 8 steps
+    first_half.run()
+    second_half = resume_trainer(tmp_path / "halves")
+    assert (second_half.step, second_half.epoch) == (4, 0)
+    second_half.run()
+
+    a, b = straight.state_dict(), second_half.state_dict()
+    for name in a["networks"]:
+        for key, value in a["networks"][name].items():
+            assert torch.equal(value, b["networks"][name][key]), f"{name}.{key}"
+    for name in ("a", "b"):
+        assert torch.equal(a["pools"][name]["images"], b["pools"][name]["images"])
+    assert a["schedulers"] == b["schedulers"] and (a["step"], a["epoch"]) == (b["step"], b["epoch"]) == (8, 1)
+    moments = zip(a["optimizers"]["G"]["state"].values(), b["optimizers"]["G"]["state"].values())
+    assert all(torch.equal(x["exp_avg"], y["exp_avg"]) for x, y in moments)
+
+
+def test_flags_given_with_resume_override_the_stored_ones(demo_root, tmp_path):
+    first = Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=2))
+    first.run()
+    more = resume_trainer(tmp_path / "run", {"train": {"max_steps": 5}})
+    assert more.total_steps == 5 and more.step == 2 and more.config.model.ngf == 4
+    assert more.run().name == "step_00000005.pt"
+
+
+def test_sigint_saves_a_checkpoint_that_resumes_and_exits_130(demo_root, tmp_path):
+    run = tmp_path / "run"
+    flags = ["--data", str(demo_root), "--run-dir", str(run), "--size", "24", "--load-size", "28", "--ngf", "4",
+             "--ndf", "4", "--n-blocks", "1", "--n-layers-d", "2", "--workers", "0", "--device", "cpu", "--sample-every", "0"]
+    process = subprocess.Popen([sys.executable, "-m", "stylecycle.cli", "train", *flags, "--max-steps", "100000"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = run / "train.log"
+    deadline = time.monotonic() + 120
+    while not (log.exists() and "training on" in log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # some steps
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "stopped; saved" in err and "Traceback" not in err
+    saved = list_checkpoints(run)  # epoch ends saved too; the newest is the stop's
+    assert not [p for p in run.rglob("*.tmp")]
+    stopped_at = load_checkpoint(saved[-1])["step"]
+    assert f"step_{stopped_at:08d}.pt" in err
+    assert 0 < stopped_at < 100000
+
+    resumed = subprocess.run([sys.executable, "-m", "stylecycle.cli", "train", "--resume", str(run), "--max-steps", str(stopped_at + 2)],
+                             capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert load_checkpoint(run)["step"] == stopped_at + 2
