@@ -3,6 +3,7 @@ import torch
 
 from conftest import tiny_config
 from stylecycle.config import LossConfig, ModelConfig
+from stylecycle.errors import StylecycleError
 from stylecycle.model import CycleGAN
 from stylecycle.training.pool import ImagePool
 from stylecycle.training.schedulers import LinearDecay
@@ -154,3 +155,41 @@ def test_back_propagating_the_generator_loss_in_parts_gives_the_gradients_of_the
     sum(whole.values()).backward()
     for (name, ours), theirs in zip(trainer.model.generators().named_parameters(), reference.generators().parameters()):
         torch.testing.assert_close(ours.grad, theirs.grad, rtol=1e-4, atol=1e-7, msg=name)
+
+
+def poison(trainer: Trainer, at_steps: set[int]) -> None:
+    """Make the identity loss NaN on the given (1-based) steps."""
+    honest = trainer.model.identity_losses
+
+    def identity_losses(real_a, real_b):
+        losses = honest(real_a, real_b)
+        if trainer.step + 1 in at_steps:
+            losses["idt_a"] = losses["idt_a"] * float("nan")
+        return losses
+
+    trainer.model.identity_losses = identity_losses
+
+
+def test_a_nan_loss_skips_the_update_and_is_counted(demo_root, tmp_path):
+    trainer = Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=4))
+    poison(trainer, {2})
+    weights = {}
+    original_step = trainer.train_step
+
+    def watched_step(real_a, real_b):
+        weights[trainer.step + 1] = trainer.model.G_ab.model[1].weight.detach().clone()
+        return original_step(real_a, real_b)
+
+    trainer.train_step = watched_step
+    trainer.run()
+    assert trainer.bad_steps == 1 and trainer.step == 4
+    assert torch.equal(weights[2], weights[3])  # step 2 left the generator as it was
+    assert not torch.equal(weights[3], trainer.model.G_ab.model[1].weight)
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+
+
+def test_too_many_nan_steps_in_a_row_stop_with_advice(demo_root, tmp_path):
+    trainer = Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=50, max_bad_steps=3))
+    poison(trainer, set(range(1, 51)))
+    with pytest.raises(StylecycleError, match="3 steps in a row had NaN or infinite losses.*--lr"):
+        trainer.run()

@@ -145,11 +145,13 @@ class TrainConfig:
     sample_every: int = option(200, "write a PNG sample grid every this many steps (0: only at the end)")
     save_every: int = option(0, "write a checkpoint every this many steps (0: at epoch ends and the end only)")
     keep_last: int = option(3, "keep only the newest this many checkpoints (0 keeps all)")
+    max_bad_steps: int = option(10, "stop after this many steps in a row with a NaN or infinite loss (each is skipped)")
 
     def validate(self) -> None:
         if self.run_dir is None:
             raise ConfigError("--run-dir is required: the folder where checkpoints and samples go")
         _non_negative(self, "epochs", "decay_epochs", "sample_every", "save_every", "keep_last")
+        _positive(self, "max_bad_steps")
         if self.max_steps is None and self.epochs + self.decay_epochs == 0:
             raise ConfigError("--epochs and --decay-epochs are both 0: nothing to train (or set --max-steps)")
         if self.max_steps is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from ..data.datasets import MIN_TRAIN_SIDE, UnpairedImages, UnpairedSampler, sca
 from ..data.io import read_image
 from ..data.transforms import augment_transform, decode_side, prepare_transform, preview_transform
 from ..device import resolve_device
-from ..errors import DataError, ImageReadError, TrainingInterrupted
+from ..errors import DataError, ImageReadError, StylecycleError, TrainingInterrupted
 from ..model import CycleGAN, Losses
 from ..precision import autocast, resolve_precision
 from .checkpoint import CHECKPOINT_DIR, checkpoint_path, load_checkpoint, prune_checkpoints, resolve_checkpoint, save_checkpoint
@@ -25,6 +26,10 @@ from .signals import StopRequest
 
 PREVIEW_IMAGES = 4
 NETWORKS = ("G_ab", "G_ba", "D_a", "D_b")
+
+
+def all_finite(losses: Losses) -> bool:
+    return bool(torch.isfinite(torch.stack([loss.detach().float() for loss in losses.values()])).all())
 
 
 def preview_images(files: list[Path], size: int) -> torch.Tensor:
@@ -107,6 +112,7 @@ class Trainer:
         count = min(len(preview_a), len(preview_b))
         self.preview_a, self.preview_b = preview_a[:count].to(self.device), preview_b[:count].to(self.device)
         self.step, self.epoch = 0, 0
+        self.bad_steps, self.bad_in_a_row = 0, 0  # steps skipped for non-finite losses
 
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> Losses:
         """One generator update, then one discriminator update, then the schedules."""
@@ -127,7 +133,9 @@ class Trainer:
         with self.autocast():  # c. B → A fools D_a, and A → B brings it back
             ba_losses, fake_a = model.round_trip_losses(real_b, "b")
         self.backward(ba_losses)
-        self.scaler.step(self.opt_g)
+        g_losses = {**idt_losses, **ab_losses, **ba_losses}
+        if all_finite(g_losses):  # a NaN or Inf would poison the weights: skip the update
+            self.scaler.step(self.opt_g)
 
         # 2. Discriminators: real images versus fakes drawn partly from the pools of past fakes.
         model.discriminators().requires_grad_(True)
@@ -135,13 +143,18 @@ class Trainer:
             d_losses = model.discriminator_losses(real_a, real_b, self.pool_a.query(fake_a), self.pool_b.query(fake_b))
         self.opt_d.zero_grad(set_to_none=True)
         self.backward(d_losses)
-        self.scaler.step(self.opt_d)
+        if all_finite(d_losses):
+            self.scaler.step(self.opt_d)
 
         # 3. The loss scale (fp16 only) and both learning rates move on, one tick per step.
         self.scaler.update()
-        self.sched_g.step()
-        self.sched_d.step()
-        return {name: loss.detach() for name, loss in {**idt_losses, **ab_losses, **ba_losses, **d_losses}.items()}
+        with warnings.catch_warnings():
+            # A skipped update (non-finite loss, fp16 overflow) still spends its step of the
+            # schedule, on purpose; PyTorch warns about that when it happens on the first step.
+            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()` before")
+            self.sched_g.step()
+            self.sched_d.step()
+        return {name: loss.detach() for name, loss in {**g_losses, **d_losses}.items()}
 
     def backward(self, losses: Losses) -> None:
         """Accumulate the gradients of the losses' sum (scaled, for fp16)."""
@@ -173,6 +186,7 @@ class Trainer:
                         losses = self.train_step(batch["a"].to(self.device), batch["b"].to(self.device))
                         self.note_unreadable(batch["unreadable"])
                         self.step += 1
+                        self.check_finite(losses)
                         self.report(bar, losses)
                         if stop.requested:
                             raise TrainingInterrupted(self.save())
@@ -191,6 +205,21 @@ class Trainer:
         finally:
             log.removeHandler(handler)
             handler.close()
+
+    def check_finite(self, losses: Losses) -> None:
+        """Count steps whose losses were not finite (their updates were skipped); too many in a
+        row means training has diverged, and going on would only waste time."""
+        if all_finite(losses):
+            self.bad_in_a_row = 0
+            return
+        self.bad_steps += 1
+        self.bad_in_a_row += 1
+        log.warning("step %d: non-finite loss (%s), update skipped", self.step, ", ".join(k for k, v in losses.items() if not torch.isfinite(v)))
+        if self.bad_in_a_row >= self.config.train.max_bad_steps:
+            raise StylecycleError(
+                f"{self.bad_in_a_row} steps in a row had NaN or infinite losses (up to step {self.step}); "
+                f"the checkpoints in {self.run_dir / CHECKPOINT_DIR} are from before; try a lower --lr or --precision fp32"
+            )
 
     def note_unreadable(self, messages: list[str]) -> None:
         """Count the files a batch had to skip; warn once for each."""
