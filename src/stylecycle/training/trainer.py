@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,7 @@ class Trainer:
         with warnings.catch_warnings():
             # A skipped update (non-finite loss, fp16 overflow) still spends its step of the
             # schedule, on purpose; PyTorch warns about that when it happens on the first step.
-            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()` before")
+            warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
             self.sched_g.step()
             self.sched_d.step()
         return {name: loss.detach() for name, loss in {**g_losses, **d_losses}.items()}
