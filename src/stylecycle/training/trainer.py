@@ -68,29 +68,7 @@ class Trainer:
         torch.manual_seed(train.seed)
         self.unreadable: set[str] = set()  # files that turned unreadable after the scan
 
-        min_side = max(MIN_TRAIN_SIDE, config.smallest_training_side())
-        self.scans = [scan_images(folder, min_side=min_side) for folder in data.folders()]
-        for scan in self.scans:
-            if len(scan.files) < data.batch_size:
-                skipped = f"; {scan.summary()}" if scan.skipped else ""
-                raise DataError(f"{scan.folder} holds {len(scan.files)} usable images, fewer than --batch-size {data.batch_size}{skipped}")
-        files_a, files_b = (scan.files[: data.max_dataset_size] for scan in self.scans)
-        self.sampler = UnpairedSampler(len(files_a), len(files_b), seed=train.seed, serial=data.serial_batches)
-        dataset = UnpairedImages(
-            files_a, files_b, prepare=prepare_transform(data), augment=augment_transform(data), decode_side=decode_side(data)
-        )
-        if data.cache:
-            log.info("caching %d decoded images in memory", len(set(files_a) | set(files_b)))
-            self.note_unreadable(dataset.fill_cache())
-        self.loader = DataLoader(
-            dataset,
-            batch_size=data.batch_size,
-            sampler=self.sampler,
-            num_workers=data.workers,
-            drop_last=True,
-            pin_memory=self.device.type == "cuda",
-            persistent_workers=data.workers > 0,
-        )
+        files_a, files_b = self.build_loader()
         self.steps_per_epoch = len(self.loader)
         epochs = train.epochs + train.decay_epochs
         self.total_steps = train.max_steps or epochs * self.steps_per_epoch
@@ -114,6 +92,35 @@ class Trainer:
         self.preview_a, self.preview_b = preview_a[:count].to(self.device), preview_b[:count].to(self.device)
         self.step, self.epoch = 0, 0
         self.bad_steps, self.bad_in_a_row = 0, 0  # steps skipped for non-finite losses
+
+    def build_loader(self) -> tuple[list[Path], list[Path]]:
+        """Scan both folders (refusing a domain smaller than a batch), set up the dataset, the
+        sampler and the loader; returns the files of each domain that training will use."""
+        config, data = self.config, self.config.data
+        min_side = max(MIN_TRAIN_SIDE, config.smallest_training_side())
+        self.scans = [scan_images(folder, min_side=min_side) for folder in data.folders()]
+        for scan in self.scans:
+            if len(scan.files) < data.batch_size:
+                skipped = f"; {scan.summary()}" if scan.skipped else ""
+                raise DataError(f"{scan.folder} holds {len(scan.files)} usable images, fewer than --batch-size {data.batch_size}{skipped}")
+        files_a, files_b = (scan.files[: data.max_dataset_size] for scan in self.scans)
+        self.sampler = UnpairedSampler(len(files_a), len(files_b), seed=config.train.seed, serial=data.serial_batches)
+        dataset = UnpairedImages(
+            files_a, files_b, prepare=prepare_transform(data), augment=augment_transform(data), decode_side=decode_side(data)
+        )
+        if data.cache:
+            log.info("caching %d decoded images in memory", len(set(files_a) | set(files_b)))
+            self.note_unreadable(dataset.fill_cache())
+        self.loader = DataLoader(
+            dataset,
+            batch_size=data.batch_size,
+            sampler=self.sampler,
+            num_workers=data.workers,
+            drop_last=True,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=data.workers > 0,
+        )
+        return files_a, files_b
 
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> Losses:
         """One generator update, then one discriminator update, then the schedules."""
