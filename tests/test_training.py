@@ -1,4 +1,7 @@
+import json
+
 import pytest
+from PIL import Image
 import torch
 
 from conftest import tiny_config
@@ -193,3 +196,16 @@ def test_too_many_nan_steps_in_a_row_stop_with_advice(demo_root, tmp_path):
     poison(trainer, set(range(1, 51)))
     with pytest.raises(StylecycleError, match="3 steps in a row had NaN or infinite losses.*--lr"):
         trainer.run()
+
+
+def test_a_run_leaves_statistics_a_loss_plot_tensorboard_logs_and_a_page(demo_root, tmp_path):
+    config = tiny_config(demo_root, tmp_path / "run", max_steps=20, sample_every=10)
+    Trainer(config).run()
+    run = tmp_path / "run"
+    stats = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in stats] == [10, 20]
+    assert {"loss/cycle_a", "loss/D_b", "lr", "images_per_s"} <= set(stats[0])
+    assert Image.open(run / "losses.png").size[0] > 100
+    assert any((run / "tb").glob("events.out.tfevents.*"))
+    page = (run / "index.html").read_text()
+    assert page.index("step_00000020.png") < page.index("step_00000010.png") and "losses.png" in page

@@ -1,4 +1,4 @@
-"""What a user watches during training: log messages and PNG sample grids."""
+"""What a user watches during training: log messages and sample grids."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import torch
 from torchvision.utils import make_grid
 
-from ..data.io import save_image
 from ..model import CycleGAN
 
 log = logging.getLogger("stylecycle")
@@ -31,7 +30,3 @@ def sample_grid(model: CycleGAN, real_a: torch.Tensor, real_b: torch.Tensor) -> 
     rows = [real_a, fake_b, model.G_ba(fake_b), real_b, fake_a, model.G_ab(fake_a)]
     return make_grid(torch.cat(rows).float().cpu(), nrow=real_a.shape[0], padding=2, pad_value=1.0)
 
-
-def write_sample_grid(model: CycleGAN, real_a: torch.Tensor, real_b: torch.Tensor, path: Path) -> Path:
-    save_image(sample_grid(model, real_a, real_b), path)
-    return path

@@ -13,19 +13,21 @@ from tqdm.auto import tqdm
 
 from ..config import Config
 from ..data.datasets import MIN_TRAIN_SIDE, UnpairedImages, UnpairedSampler, scan_images
-from ..data.io import read_image
+from ..data.io import read_image, save_image
 from ..data.transforms import augment_transform, decode_side, prepare_transform, preview_transform
 from ..device import resolve_device
 from ..errors import DataError, ImageReadError, StylecycleError, TrainingInterrupted
 from ..model import CycleGAN, Losses
 from ..precision import autocast, resolve_precision
 from .checkpoint import CHECKPOINT_DIR, checkpoint_path, load_checkpoint, prune_checkpoints, resolve_checkpoint, save_checkpoint
-from .logging import log, log_to_file, write_sample_grid
+from .logging import log, log_to_file, sample_grid
+from .monitor import RunMonitor
 from .pool import ImagePool
 from .schedulers import linear_decay
 from .signals import StopRequest
 
 PREVIEW_IMAGES = 4
+STATS_EVERY = 10  # steps between progress-bar updates and logged statistics
 NETWORKS = ("G_ab", "G_ba", "D_a", "D_b")
 
 
@@ -176,6 +178,9 @@ class Trainer:
         """Train to the last step; returns the final checkpoint."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         handler = log_to_file(self.run_dir)
+        self.monitor = RunMonitor(self.run_dir)
+        self.loss_sums: Losses = {}
+        self.steps_summed = 0
         for scan in self.scans:
             if scan.skipped:
                 log.warning("%s; `stylecycle check-data` lists them all", scan.summary())
@@ -211,6 +216,7 @@ class Trainer:
             log.info("finished after %d steps; checkpoint %s", self.step, final)
             return final
         finally:
+            self.monitor.close()
             log.removeHandler(handler)
             handler.close()
 
@@ -243,16 +249,31 @@ class Trainer:
     def report(self, bar: tqdm, losses: Losses) -> None:
         """After each step: the progress bar, and the periodic sample grid and checkpoint."""
         bar.update()
-        if self.due(10) or self.step == self.total_steps:
-            steps_per_s = bar.format_dict["rate"] or 0.0
-            bar.set_postfix({**summarise(losses), "img/s": f"{steps_per_s * self.config.data.batch_size:.2f}"})
+        # Losses are averaged over the steps between two reports; summed on the device, so that
+        # reading them back (a synchronisation on a GPU) happens once per report.
+        for name, value in losses.items():
+            self.loss_sums[name] = self.loss_sums.get(name, 0.0) + value
+        self.steps_summed += 1
+        if self.due(STATS_EVERY) or self.step == self.total_steps:
+            means = {name: total / self.steps_summed for name, total in self.loss_sums.items()}
+            self.loss_sums, self.steps_summed = {}, 0
+            images_per_s = (bar.format_dict["rate"] or 0.0) * self.config.data.batch_size
+            bar.set_postfix({**summarise(means), "img/s": f"{images_per_s:.2f}"})
+            self.monitor.scalars(
+                self.step,
+                {**{f"loss/{k}": v.item() for k, v in means.items()}, "lr": self.sched_g.get_last_lr()[0], "images_per_s": images_per_s},
+            )
         if self.due(self.config.train.sample_every):
             self.write_samples()
         if self.due(self.config.train.save_every) and self.step < self.total_steps:
             self.save()
 
     def write_samples(self) -> Path:
-        return write_sample_grid(self.model, self.preview_a, self.preview_b, self.run_dir / "samples" / f"step_{self.step:08d}.png")
+        grid = sample_grid(self.model, self.preview_a, self.preview_b)
+        path = self.run_dir / "samples" / f"step_{self.step:08d}.png"
+        save_image(grid, path)
+        self.monitor.sample_grid(self.step, grid)
+        return path
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to translate with this run or to continue it."""
