@@ -80,7 +80,9 @@ def run_train(args: argparse.Namespace) -> None:
     given = {f.name: section_values(args, f.name) for f in dataclasses.fields(Config)}
     resume = given["train"].get("resume")
     trainer = resume_trainer(resume, given) if resume else Trainer(Config().updated(given))
-    print(f"checkpoint: {trainer.run()}")
+    final = trainer.run()
+    if trainer.dist.is_main:
+        print(f"checkpoint: {final}")
 
 
 def run_translate(args: argparse.Namespace) -> None:

@@ -155,13 +155,15 @@ class UnpairedSampler(Sampler[tuple[int, int, int]]):
     """Each epoch: every image of the larger domain once, in a random order, each paired with a
     random image of the other domain, plus a per-sample augmentation seed.
 
-    Everything is a function of ``(seed, epoch)``, so an epoch can be replayed exactly. With
+    Everything is a function of ``(seed, epoch)``, so an epoch can be replayed exactly; under
+    distributed training each rank takes its own share of that same epoch. With
     ``serial`` the images are taken in order (A's i-th with B's i-th, wrapping around), as the
     reference's ``--serial_batches`` does; augmentation seeds stay random.
     """
 
-    def __init__(self, n_a: int, n_b: int, *, seed: int, serial: bool = False) -> None:
+    def __init__(self, n_a: int, n_b: int, *, seed: int, serial: bool = False, rank: int = 0, world_size: int = 1) -> None:
         self.n_a, self.n_b, self.seed, self.serial = n_a, n_b, seed, serial
+        self.rank, self.world_size = rank, world_size
         self.epoch, self.start = 0, 0
 
     def set_epoch(self, epoch: int, start: int = 0) -> None:
@@ -169,7 +171,7 @@ class UnpairedSampler(Sampler[tuple[int, int, int]]):
         self.epoch, self.start = epoch, start
 
     def __len__(self) -> int:
-        return max(self.n_a, self.n_b) - self.start
+        return max(self.n_a, self.n_b) // self.world_size - self.start
 
     def __iter__(self) -> Iterator[tuple[int, int, int]]:
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
@@ -180,7 +182,11 @@ class UnpairedSampler(Sampler[tuple[int, int, int]]):
             order_a = self._cover(self.n_a, length, generator)
             order_b = self._cover(self.n_b, length, generator)
         seeds = torch.randint(0, 2**62, (length,), generator=generator)
-        return iter(list(zip(order_a.tolist(), order_b.tolist(), seeds.tolist()))[self.start :])
+        # Distributed: every rank draws the same epoch and takes every world_size-th sample of it,
+        # cut to equal shares so that all ranks take the same number of steps.
+        samples = list(zip(order_a.tolist(), order_b.tolist(), seeds.tolist()))
+        share = samples[self.rank :: self.world_size][: length // self.world_size]
+        return iter(share[self.start :])
 
     @staticmethod
     def _cover(n: int, length: int, generator: torch.Generator) -> torch.Tensor:

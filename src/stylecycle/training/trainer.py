@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from pathlib import Path
@@ -21,6 +22,7 @@ from ..model import CycleGAN, Losses
 from ..precision import autocast, resolve_precision
 from .checkpoint import CHECKPOINT_DIR, checkpoint_path, load_checkpoint, prune_checkpoints, resolve_checkpoint, save_checkpoint
 from .logging import log, log_to_file, sample_grid
+from .distributed import Distributed
 from .monitor import RunMonitor
 from .pool import ImagePool
 from .schedulers import linear_decay
@@ -66,7 +68,11 @@ class Trainer:
         self.config = config.validate()
         data, train, optim = config.data, config.train, config.optim
         self.run_dir = Path(train.run_dir)  # type: ignore[arg-type]
-        self.device = resolve_device(train.device)
+        requested = resolve_device(train.device)
+        self.dist = Distributed.from_env(requested)
+        self.device = self.dist.device(requested)
+        if not self.dist.is_main:
+            log.setLevel(logging.WARNING)  # rank 0 alone reports progress
         torch.manual_seed(train.seed)
         self.unreadable: set[str] = set()  # files that turned unreadable after the scan
 
@@ -77,6 +83,7 @@ class Trainer:
         constant_steps = round(self.total_steps * train.epochs / epochs) if epochs else self.total_steps
 
         self.model = CycleGAN(config.model, config.loss).to(self.device)
+        self.dist.broadcast_weights(self.model)
         betas = (optim.beta1, optim.beta2)
         self.opt_g = torch.optim.Adam(self.model.generators().parameters(), lr=optim.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.model.discriminators().parameters(), lr=optim.lr, betas=betas)
@@ -106,7 +113,10 @@ class Trainer:
                 skipped = f"; {scan.summary()}" if scan.skipped else ""
                 raise DataError(f"{scan.folder} holds {len(scan.files)} usable images, fewer than --batch-size {data.batch_size}{skipped}")
         files_a, files_b = (scan.files[: data.max_dataset_size] for scan in self.scans)
-        self.sampler = UnpairedSampler(len(files_a), len(files_b), seed=config.train.seed, serial=data.serial_batches)
+        self.sampler = UnpairedSampler(
+            len(files_a), len(files_b), seed=config.train.seed, serial=data.serial_batches,
+            rank=self.dist.rank, world_size=self.dist.world_size,
+        )
         dataset = UnpairedImages(
             files_a, files_b, prepare=prepare_transform(data), augment=augment_transform(data), decode_side=decode_side(data)
         )
@@ -144,7 +154,8 @@ class Trainer:
             ba_losses, fake_a = model.round_trip_losses(real_b, "b")
         self.backward(ba_losses)
         g_losses = {**idt_losses, **ab_losses, **ba_losses}
-        if all_finite(g_losses):  # a NaN or Inf would poison the weights: skip the update
+        self.dist.average_gradients(model.generators())  # distributed: every rank takes the mean step
+        if self.dist.all_agree(all_finite(g_losses), self.device):  # a NaN or Inf would poison the weights
             self.scaler.step(self.opt_g)
 
         # 2. Discriminators: real images versus fakes drawn partly from the pools of past fakes.
@@ -153,7 +164,8 @@ class Trainer:
             d_losses = model.discriminator_losses(real_a, real_b, self.pool_a.query(fake_a), self.pool_b.query(fake_b))
         self.opt_d.zero_grad(set_to_none=True)
         self.backward(d_losses)
-        if all_finite(d_losses):
+        self.dist.average_gradients(model.discriminators())
+        if self.dist.all_agree(all_finite(d_losses), self.device):
             self.scaler.step(self.opt_d)
 
         # 3. The loss scale (fp16 only) and both learning rates move on, one tick per step.
@@ -177,20 +189,22 @@ class Trainer:
     def run(self) -> Path:
         """Train to the last step; returns the final checkpoint."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        handler = log_to_file(self.run_dir)
-        self.monitor = RunMonitor(self.run_dir)
+        handler = log_to_file(self.run_dir) if self.dist.is_main else logging.NullHandler()
+        self.monitor = RunMonitor(self.run_dir) if self.dist.is_main else None
         self.loss_sums: Losses = {}
         self.steps_summed = 0
         for scan in self.scans:
             if scan.skipped:
                 log.warning("%s; `stylecycle check-data` lists them all", scan.summary())
         log.info(
-            "training on %d A and %d B images from %s: %d steps (%d per epoch) on %s, %s",
+            "training on %d A and %d B images from %s: %d steps (%d per epoch) on %s%s, %s",
             *(len(scan.files) for scan in self.scans), " and ".join(str(scan.folder) for scan in self.scans),
-            self.total_steps, self.steps_per_epoch, self.device, self.precision,
+            self.total_steps, self.steps_per_epoch, self.device,
+            f" x {self.dist.world_size} ranks" if self.dist.active else "", self.precision,
         )
         try:
-            with tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True) as bar, StopRequest() as stop:
+            bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True, disable=not self.dist.is_main)
+            with bar, StopRequest() as stop:
                 while self.step < self.total_steps:
                     # Every finished epoch had steps_per_epoch steps: a resumed run skips what it did.
                     done_this_epoch = self.step - self.epoch * self.steps_per_epoch
@@ -201,7 +215,7 @@ class Trainer:
                         self.step += 1
                         self.check_finite(losses)
                         self.report(bar, losses)
-                        if stop.requested:
+                        if self.dist.any_rank(stop.requested, self.device):
                             raise TrainingInterrupted(self.save())
                         if self.step >= self.total_steps:
                             break
@@ -211,12 +225,16 @@ class Trainer:
             if not self.due(self.config.train.sample_every):
                 self.write_samples()
             final = self.save()
+            self.dist.check_identical(self.model, self.device)
+            if self.dist.active:
+                log.info("weights identical across %d ranks", self.dist.world_size)
             if self.unreadable:
                 log.warning("%d files became unreadable during training and were skipped", len(self.unreadable))
             log.info("finished after %d steps; checkpoint %s", self.step, final)
             return final
         finally:
-            self.monitor.close()
+            if self.monitor is not None:
+                self.monitor.close()
             log.removeHandler(handler)
             handler.close()
 
@@ -259,20 +277,22 @@ class Trainer:
             self.loss_sums, self.steps_summed = {}, 0
             images_per_s = (bar.format_dict["rate"] or 0.0) * self.config.data.batch_size
             bar.set_postfix({**summarise(means), "img/s": f"{images_per_s:.2f}"})
-            self.monitor.scalars(
-                self.step,
-                {**{f"loss/{k}": v.item() for k, v in means.items()}, "lr": self.sched_g.get_last_lr()[0], "images_per_s": images_per_s},
-            )
+            if self.monitor is not None:
+                self.monitor.scalars(
+                    self.step,
+                    {**{f"loss/{k}": v.item() for k, v in means.items()}, "lr": self.sched_g.get_last_lr()[0], "images_per_s": images_per_s},
+                )
         if self.due(self.config.train.sample_every):
             self.write_samples()
         if self.due(self.config.train.save_every) and self.step < self.total_steps:
             self.save()
 
     def write_samples(self) -> Path:
-        grid = sample_grid(self.model, self.preview_a, self.preview_b)
         path = self.run_dir / "samples" / f"step_{self.step:08d}.png"
-        save_image(grid, path)
-        self.monitor.sample_grid(self.step, grid)
+        if self.monitor is not None:  # rank 0 only
+            grid = sample_grid(self.model, self.preview_a, self.preview_b)
+            save_image(grid, path)
+            self.monitor.sample_grid(self.step, grid)
         return path
 
     def state_dict(self) -> dict[str, Any]:
@@ -309,8 +329,11 @@ class Trainer:
         self.step, self.epoch = int(state["step"]), int(state["epoch"])
 
     def save(self) -> Path:
-        path = save_checkpoint(self.state_dict(), checkpoint_path(self.run_dir, self.step))
-        prune_checkpoints(self.run_dir, self.config.train.keep_last)
+        """Rank 0 writes the checkpoint (the ranks' weights are identical); all return its path."""
+        path = checkpoint_path(self.run_dir, self.step)
+        if self.dist.is_main:
+            save_checkpoint(self.state_dict(), path)
+            prune_checkpoints(self.run_dir, self.config.train.keep_last)
         return path
 
 
