@@ -56,7 +56,7 @@ def test_a_failed_save_leaves_the_previous_checkpoint_intact(tmp_path, monkeypat
     with pytest.raises(CheckpointError, match="No space left on device"):
         save_checkpoint({"step": 2}, path)
     assert load_checkpoint(path)["step"] == 1
-    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]  # no temporary file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt", "latest"]  # no temporary file left behind
 
 
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04truncated zip"])
@@ -89,3 +89,22 @@ def test_bf16_translation_stays_close_to_fp32(trained, demo_root):
     bf16 = Translator.from_checkpoint(path, device="cpu", precision="bf16").translate(image)
     assert bf16.dtype == torch.float32
     assert (bf16 - fp32).abs().mean() < 0.02
+
+
+def test_the_latest_pointer_names_the_newest_complete_checkpoint(trained):
+    trainer, path = trained
+    pointer = trainer.run_dir / "checkpoints" / "latest"
+    assert pointer.read_text().strip() == path.name
+    older = trainer.run_dir / "checkpoints" / "step_00000001.pt"
+    save_checkpoint(load_checkpoint(path), older)  # a save moves the pointer
+    assert load_checkpoint(trainer.run_dir)["step"] == 3 and pointer.read_text().strip() == older.name
+
+
+def test_an_unwritable_run_folder_is_a_clear_error_and_the_last_checkpoint_survives(demo_root, tmp_path):
+    trainer = Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=2))
+    good = trainer.run()
+    (tmp_path / "elsewhere").write_text("a file where a folder should be")
+    trainer.run_dir = tmp_path / "elsewhere"
+    with pytest.raises(CheckpointError, match="cannot write checkpoint .*elsewhere.*earlier checkpoints are intact"):
+        trainer.save()
+    assert load_checkpoint(good)["step"] == 2

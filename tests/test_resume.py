@@ -68,3 +68,18 @@ def test_sigint_saves_a_checkpoint_that_resumes_and_exits_130(demo_root, tmp_pat
                              capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert load_checkpoint(run)["step"] == stopped_at + 2
+
+
+def test_deterministic_runs_repeat_bit_for_bit(demo_root, tmp_path):
+    def weights(name: str) -> dict[str, torch.Tensor]:
+        trainer = Trainer(tiny_config(demo_root, tmp_path / name, max_steps=3, deterministic=True, threads=1))
+        trainer.run()
+        return trainer.model.state_dict()
+
+    threads = torch.get_num_threads()
+    try:
+        first, second = weights("one"), weights("two")
+    finally:  # both settings are process-wide: give the other tests theirs back
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(False)
+    assert all(torch.equal(first[k], second[k]) for k in first)

@@ -138,6 +138,8 @@ class TrainConfig:
     decay_epochs: int = option(100, "epochs over which the learning rate then decays linearly to zero")
     max_steps: int | None = option(None, "stop after this many steps; the lr schedule then spans them")
     seed: int = option(0, "random seed for weights, pairing and augmentation")
+    deterministic: bool = option(False, "use only deterministic kernels (bit-reproducible runs; slower on GPUs)")
+    threads: int = option(0, "CPU threads for the arithmetic (0: PyTorch's default, one per core)")
     device: str = option("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
     precision: Precision = option(
         "auto", "arithmetic: bf16 autocast where the hardware has bf16, else fp32 (auto); fp32; bf16; fp16 (with loss scaling)"
@@ -150,7 +152,7 @@ class TrainConfig:
     def validate(self) -> None:
         if self.run_dir is None:
             raise ConfigError("--run-dir is required: the folder where checkpoints and samples go")
-        _non_negative(self, "epochs", "decay_epochs", "sample_every", "save_every", "keep_last")
+        _non_negative(self, "epochs", "decay_epochs", "sample_every", "save_every", "keep_last", "threads")
         _positive(self, "max_bad_steps")
         if self.max_steps is None and self.epochs + self.decay_epochs == 0:
             raise ConfigError("--epochs and --decay-epochs are both 0: nothing to train (or set --max-steps)")

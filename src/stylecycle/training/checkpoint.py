@@ -22,6 +22,7 @@ from ..errors import CheckpointError, first_line
 FORMAT_VERSION = 1
 CHECKPOINT_DIR = "checkpoints"
 _NAME = re.compile(r"step_(\d+)\.pt$")
+LATEST = "latest"  # a text file in the checkpoint folder naming the newest complete checkpoint
 
 
 def checkpoint_path(run_dir: Path, step: int) -> Path:
@@ -38,6 +39,11 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
 def resolve_checkpoint(path: Path) -> Path:
     """A checkpoint file as given, or the newest checkpoint of a run folder."""
     path = Path(path)
+    pointer = path / CHECKPOINT_DIR / LATEST
+    if pointer.is_file():
+        latest = pointer.parent / pointer.read_text().strip()
+        if latest.is_file():
+            return latest
     if path.is_dir():
         found = list_checkpoints(path)
         if not found:
@@ -53,6 +59,8 @@ def save_checkpoint(state: dict[str, Any], path: Path) -> Path:
     try:
         with atomic_path(path) as tmp:
             torch.save({"format_version": FORMAT_VERSION, **state}, tmp)
+        with atomic_path(path.parent / LATEST) as tmp:  # only once the checkpoint is complete
+            tmp.write_text(path.name + "\n")
     except OSError as exc:
         raise CheckpointError(f"cannot write checkpoint {path}: {exc.strerror or exc}; earlier checkpoints are intact") from exc
     return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import warnings
 from pathlib import Path
@@ -74,6 +75,12 @@ class Trainer:
         if not self.dist.is_main:
             log.setLevel(logging.WARNING)  # rank 0 alone reports progress
         torch.manual_seed(train.seed)
+        if train.threads:
+            torch.set_num_threads(train.threads)
+        if train.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # what CUDA's cuBLAS needs for it
+            torch.use_deterministic_algorithms(True)
+            torch.backends.cudnn.benchmark = False
         self.unreadable: set[str] = set()  # files that turned unreadable after the scan
 
         files_a, files_b = self.build_loader()
