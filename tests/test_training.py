@@ -209,3 +209,22 @@ def test_a_run_leaves_statistics_a_loss_plot_tensorboard_logs_and_a_page(demo_ro
     assert any((run / "tb").glob("events.out.tfevents.*"))
     page = (run / "index.html").read_text()
     assert page.index("step_00000020.png") < page.index("step_00000010.png") and "losses.png" in page
+
+
+def test_channels_last_computes_the_same_step(demo_root, tmp_path):
+    def first_losses(channels_last: bool) -> dict[str, float]:
+        trainer = Trainer(tiny_config(demo_root, tmp_path / f"run{channels_last}", max_steps=1, channels_last=channels_last))
+        layout = torch.channels_last if channels_last else torch.contiguous_format
+        a, b = (x[:1].contiguous(memory_format=layout) for x in (trainer.preview_a, trainer.preview_b))
+        return {k: v.item() for k, v in trainer.train_step(a, b).items()}
+
+    assert first_losses(True) == pytest.approx(first_losses(False), rel=1e-4)
+
+
+def test_compiled_networks_train_and_save_interchangeable_checkpoints(demo_root, tmp_path):
+    trainer = Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=2, compile=True))
+    final = trainer.run()
+    eager = CycleGAN(trainer.config.model, trainer.config.loss)
+    state = torch.load(final, weights_only=True)
+    for name in ("G_ab", "G_ba", "D_a", "D_b"):
+        getattr(eager, name).load_state_dict(state["networks"][name])  # same names as uncompiled

@@ -144,6 +144,8 @@ class TrainConfig:
     precision: Precision = option(
         "auto", "arithmetic: bf16 autocast where the hardware has bf16, else fp32 (auto); fp32; bf16; fp16 (with loss scaling)"
     )
+    channels_last: bool = option(False, "channels-last memory layout (often faster on GPUs with tensor cores)")
+    compile: bool = option(False, "torch.compile the four networks (slow first steps, then faster ones)")
     sample_every: int = option(200, "write a PNG sample grid every this many steps (0: only at the end)")
     save_every: int = option(0, "write a checkpoint every this many steps (0: at epoch ends and the end only)")
     keep_last: int = option(3, "keep only the newest this many checkpoints (0 keeps all)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from ..data.datasets import MIN_TRAIN_SIDE, UnpairedImages, UnpairedSampler, sca
 from ..data.io import read_image, save_image
 from ..data.transforms import augment_transform, decode_side, prepare_transform, preview_transform
 from ..device import resolve_device
-from ..errors import DataError, ImageReadError, StylecycleError, TrainingInterrupted
+from ..errors import ConfigError, DataError, ImageReadError, StylecycleError, TrainingInterrupted
 from ..model import CycleGAN, Losses
 from ..precision import autocast, resolve_precision
 from .checkpoint import CHECKPOINT_DIR, checkpoint_path, load_checkpoint, prune_checkpoints, resolve_checkpoint, save_checkpoint
@@ -32,6 +33,17 @@ from .signals import StopRequest
 PREVIEW_IMAGES = 4
 STATS_EVERY = 10  # steps between progress-bar updates and logged statistics
 NETWORKS = ("G_ab", "G_ba", "D_a", "D_b")
+
+
+def compile_networks(model: CycleGAN, device: torch.device) -> None:
+    """torch.compile each network in place (state-dict names unchanged, so checkpoints stay
+    interchangeable with uncompiled runs), after checking that this platform can compile."""
+    if device.type == "cpu" and not (shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")):
+        raise ConfigError("--compile on the CPU needs a C++ compiler (install g++ or clang), or train without --compile")
+    if device.type == "mps":
+        raise ConfigError("--compile is not supported on Apple's MPS; train without it")
+    for name in NETWORKS:
+        getattr(model, name).compile()
 
 
 def all_finite(losses: Losses) -> bool:
@@ -72,6 +84,7 @@ class Trainer:
         requested = resolve_device(train.device)
         self.dist = Distributed.from_env(requested)
         self.device = self.dist.device(requested)
+        self.memory_format = torch.channels_last if train.channels_last else torch.contiguous_format
         if not self.dist.is_main:
             log.setLevel(logging.WARNING)  # rank 0 alone reports progress
         torch.manual_seed(train.seed)
@@ -89,8 +102,10 @@ class Trainer:
         self.total_steps = train.max_steps or epochs * self.steps_per_epoch
         constant_steps = round(self.total_steps * train.epochs / epochs) if epochs else self.total_steps
 
-        self.model = CycleGAN(config.model, config.loss).to(self.device)
+        self.model = CycleGAN(config.model, config.loss).to(self.device, memory_format=self.memory_format)
         self.dist.broadcast_weights(self.model)
+        if train.compile:
+            compile_networks(self.model, self.device)
         betas = (optim.beta1, optim.beta2)
         self.opt_g = torch.optim.Adam(self.model.generators().parameters(), lr=optim.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.model.discriminators().parameters(), lr=optim.lr, betas=betas)
@@ -217,7 +232,8 @@ class Trainer:
                     done_this_epoch = self.step - self.epoch * self.steps_per_epoch
                     self.sampler.set_epoch(self.epoch, start=done_this_epoch * self.config.data.batch_size)
                     for batch in self.loader:
-                        losses = self.train_step(batch["a"].to(self.device), batch["b"].to(self.device))
+                        real_a, real_b = (batch[d].to(self.device, memory_format=self.memory_format) for d in "ab")
+                        losses = self.train_step(real_a, real_b)
                         self.note_unreadable(batch["unreadable"])
                         self.step += 1
                         self.check_finite(losses)
