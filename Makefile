@@ -11,7 +11,7 @@ DEMO_RUN := runs/demo
 DEMO_FLAGS := --size 96 --load-size 112 --ngf 32 --ndf 32 --n-blocks 6 --n-layers-d 2 --global-skip \
 	--lambda-identity 0 --max-steps 1500 --workers 0 --sample-every 250
 
-.PHONY: demo test test-slow bench clean
+.PHONY: demo test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +24,10 @@ demo: $(VENV)/.installed
 	$(BIN)/stylecycle make-demo $(DEMO_DATA)
 	$(BIN)/stylecycle train --data $(DEMO_DATA) --run-dir $(DEMO_RUN) $(DEMO_FLAGS)
 	$(BIN)/stylecycle translate --checkpoint $(DEMO_RUN) --input $(DEMO_DATA)/testA --output $(DEMO_RUN)/translated
-	@echo "Sample grids: $(DEMO_RUN)/samples/   translated test photos: $(DEMO_RUN)/translated/"
+	@echo "Open $(DEMO_RUN)/index.html (sample grids and losses); translated test photos: $(DEMO_RUN)/translated/"
 
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -m "not slow"
-
-test-slow: $(VENV)/.installed
-	$(BIN)/python -m pytest -m slow
+	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/speed.py
