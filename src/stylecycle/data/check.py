@@ -6,9 +6,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DataError, ImageReadError, first_line
+from ..errors import DataError, ImageReadError
 from .datasets import ImageScan, scan_images
-from .io import open_checked, to_rgb
+from .io import open_checked, read_pil
 
 DOMAIN_FOLDERS = ("trainA", "trainB", "testA", "testB")
 
@@ -47,14 +47,10 @@ def check_folder(folder: Path) -> FolderReport:
     for path in scan.files:
         try:
             with open_checked(path) as image:
-                mode = image.mode
-                image.load()
-                size = to_rgb(image).size
+                mode = image.mode  # before the conversion to RGB that read_pil does
+            size = read_pil(path).size
         except ImageReadError as exc:
             report.scan.skipped.append((path, exc.reason))
-            continue
-        except (OSError, ValueError, SyntaxError) as exc:
-            report.scan.skipped.append((path, first_line(exc)))
             continue
         report.scan.files.append(path)
         report.sizes.append(size)

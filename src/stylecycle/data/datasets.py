@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from PIL import UnidentifiedImageError
 from torch import nn
 from torch.utils.data import Dataset, Sampler
 
-from ..errors import DataError, ImageReadError, first_line
+from ..errors import DataError, ImageReadError
 from .io import IMAGE_EXTENSIONS, open_checked, read_image_uint8
 
 
@@ -70,8 +69,6 @@ def header_problem(path: Path, min_side: int) -> str | None:
             width, height = image.size
     except ImageReadError as exc:
         return exc.reason
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
-        return first_line(exc) if path.stat().st_size else "empty file"
     if min(width, height) < min_side:
         return f"{width}x{height} is smaller than {min_side} pixels on a side"
     return None

@@ -22,6 +22,8 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", 
 _FORMAT_BY_SUFFIX = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
 
 
+# What Pillow raises for files it cannot open or decode (ImageReadError subclasses none of them).
+DECODE_ERRORS = (OSError, UnidentifiedImageError, ValueError, SyntaxError)
 _WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
@@ -65,6 +67,9 @@ def open_checked(path: Path) -> Image.Image:
             return Image.open(path)
     except Image.DecompressionBombError as exc:
         raise ImageReadError(path, f"{first_line(exc)}; shrink it first if it is a real picture") from exc
+    except DECODE_ERRORS as exc:
+        empty = Path(path).is_file() and Path(path).stat().st_size == 0
+        raise ImageReadError(path, "empty file" if empty else first_line(exc)) from exc
 
 
 def read_pil(path: Path, *, min_side: int | None = None) -> Image.Image:
@@ -80,9 +85,7 @@ def read_pil(path: Path, *, min_side: int | None = None) -> Image.Image:
                 image.draft("RGB", (min_side, min_side))
             image.load()
             return to_rgb(image)
-    except ImageReadError:
-        raise
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except DECODE_ERRORS as exc:  # the header was fine, the pixel data is not (truncated, corrupt)
         raise ImageReadError(path, first_line(exc)) from exc
 
 
