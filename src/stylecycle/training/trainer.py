@@ -123,6 +123,7 @@ class Trainer:
         self.preview_a, self.preview_b = preview_a[:count].to(self.device), preview_b[:count].to(self.device)
         self.step, self.epoch = 0, 0
         self.bad_steps, self.bad_in_a_row = 0, 0  # steps skipped for non-finite losses
+        self.update_skipped = False  # whether the last train_step skipped an update
 
     def build_loader(self) -> tuple[list[Path], list[Path]]:
         """Scan both folders (refusing a domain smaller than a batch), set up the dataset, the
@@ -177,7 +178,8 @@ class Trainer:
         self.backward(ba_losses)
         g_losses = {**idt_losses, **ab_losses, **ba_losses}
         self.dist.average_gradients(model.generators())  # distributed: every rank takes the mean step
-        if self.dist.all_agree(all_finite(g_losses), self.device):  # a NaN or Inf would poison the weights
+        g_finite = self.dist.all_agree(all_finite(g_losses), self.device)  # the same verdict on every rank
+        if g_finite:  # a NaN or Inf would poison the weights
             self.scaler.step(self.opt_g)
 
         # 2. Discriminators: real images versus fakes drawn partly from the pools of past fakes.
@@ -187,8 +189,10 @@ class Trainer:
         self.opt_d.zero_grad(set_to_none=True)
         self.backward(d_losses)
         self.dist.average_gradients(model.discriminators())
-        if self.dist.all_agree(all_finite(d_losses), self.device):
+        d_finite = self.dist.all_agree(all_finite(d_losses), self.device)
+        if d_finite:
             self.scaler.step(self.opt_d)
+        self.update_skipped = not (g_finite and d_finite)
 
         # 3. The loss scale (fp16 only) and both learning rates move on, one tick per step.
         self.scaler.update()
@@ -262,9 +266,10 @@ class Trainer:
             handler.close()
 
     def check_finite(self, losses: Losses) -> None:
-        """Count steps whose losses were not finite (their updates were skipped); too many in a
-        row means training has diverged, and going on would only waste time."""
-        if all_finite(losses):
+        """Count steps whose updates :meth:`train_step` skipped for non-finite losses (a verdict
+        all ranks share, so they stop together); too many in a row means training has diverged,
+        and going on would only waste time."""
+        if not self.update_skipped:
             self.bad_in_a_row = 0
             return
         self.bad_steps += 1
