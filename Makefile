@@ -8,7 +8,7 @@ DEMO_RUN := runs/demo
 # generators that start as the identity (--global-skip) so that 1500 steps already carry the
 # style; 34x34-pixel discriminator patches suit the small crops. --precision auto (the default)
 # computes in bf16 on CPUs that have it.
-DEMO_FLAGS := --size 96 --load-size 112 --ngf 32 --ndf 32 --n-blocks 6 --n-layers-d 2 --global-skip \
+DEMO_FLAGS := --size 96 --load-size 112 --ngf 32 --ndf 32 --generator resnet_6blocks --n-layers-d 2 --global-skip \
 	--lambda-identity 0 --max-steps 1500 --workers 0 --sample-every 250
 
 .PHONY: demo test bench clean

@@ -28,18 +28,18 @@ from stylecycle.inference import Translator
 from stylecycle.training.trainer import Trainer
 
 
-def demo_config(data_root: Path, run_dir: Path, steps: int, precision: str) -> Config:
+def demo_config(data_root: Path, run_dir: Path, steps: int, precision: str, seed: int) -> Config:
     """The Makefile's DEMO_FLAGS, as a config."""
     return Config(
         data=DataConfig(root=data_root, size=96, load_size=112, workers=0),
         model=ModelConfig(ngf=32, ndf=32, n_blocks=6, n_layers_d=2, global_skip=True),
         loss=LossConfig(lambda_identity=0.0),
-        train=TrainConfig(run_dir=run_dir, max_steps=steps, sample_every=0, device="cpu", precision=precision),  # type: ignore[arg-type]
+        train=TrainConfig(run_dir=run_dir, max_steps=steps, sample_every=0, device="cpu", precision=precision, seed=seed),  # type: ignore[arg-type]
     )
 
 
-def train_and_score(data_root: Path, run_dir: Path, steps: int, precision: str) -> dict:
-    trainer = Trainer(demo_config(data_root, run_dir, steps, precision))
+def train_and_score(data_root: Path, run_dir: Path, steps: int, precision: str, seed: int) -> dict:
+    trainer = Trainer(demo_config(data_root, run_dir, steps, precision, seed))
     cycle, step = [], trainer.train_step
 
     def recording_step(real_a, real_b):

@@ -1,13 +1,20 @@
-"""Training and translation speed, and peak training memory; prints one JSON object.
+"""Training speed and peak memory per performance option, and translation speed; prints JSON.
 
-The baseline is a plain eager fp32 CycleGAN step written the way the reference
-implementation writes it (six generator calls in one graph, real and fake through each
-discriminator separately), over the very same networks and losses. It is timed in this run,
-round-robin with stylecycle's step at its default precision and at fp32, so machine noise hits
-all of them alike. Peak memory is each contender's own process (import, model, two steps).
+Contenders, each measured in its own fresh process (so its peak memory is its own) at every
+size x batch cell, the baseline included, in this one run:
 
-    python benchmarks/speed.py            # full measurement (several minutes on 2 CPU cores)
-    python benchmarks/speed.py --quick    # smaller sizes, a smoke run
+- ``fp32_eager``: the baseline, a plain eager fp32 step written the way the reference
+  implementation writes it (six generator calls in one graph, real and fake through each
+  discriminator separately), over the very same networks and losses;
+- ``stylecycle_fp32``: stylecycle's own step (three-part backward) at fp32;
+- ``bf16``: with bf16 autocast (what ``--precision auto`` picks on a CPU with bf16 hardware);
+- ``channels_last``: fp32, channels-last memory layout;
+- ``compile``: fp32, the four networks torch.compile'd (compile time reported apart);
+- ``bf16_compile``: bf16 autocast and compile together.
+
+    python benchmarks/speed.py                 # the full table (about 40 minutes on 2 CPU cores)
+    python benchmarks/speed.py --quick         # small sizes, no compile: a smoke run
+    python benchmarks/speed.py --sizes 128 --batches 1 --contenders fp32_eager bf16
 """
 
 from __future__ import annotations
@@ -28,8 +35,8 @@ import torch
 
 from stylecycle.config import Config, DataConfig, ModelConfig, TrainConfig
 from stylecycle.data.demo import build_demo_dataset
-from stylecycle.losses import adversarial_loss, reconstruction_loss
 from stylecycle.inference import Translator
+from stylecycle.losses import discriminator_adversarial_loss, generator_adversarial_loss, reconstruction_loss
 from stylecycle.model import CycleGAN, build_generator
 from stylecycle.precision import resolve_precision
 from stylecycle.training.trainer import Trainer
@@ -37,14 +44,14 @@ from stylecycle.training.trainer import Trainer
 
 def plain_eager_step(model: CycleGAN, opt_g, opt_d, pool_a, pool_b, real_a, real_b) -> None:
     """The reference implementation's step: every network call on its own."""
-    lam, lam_idt = model.lambda_cycle, model.lambda_cycle * model.lambda_identity
+    lam, lam_idt = model.loss.lambda_cycle, model.loss.lambda_cycle * model.loss.lambda_identity
     model.discriminators().requires_grad_(False)
     fake_b, fake_a = model.G_ab(real_a), model.G_ba(real_b)
     rec_a, rec_b = model.G_ba(fake_b), model.G_ab(fake_a)
     idt_a, idt_b = model.G_ba(real_a), model.G_ab(real_b)
     loss_g = (
-        adversarial_loss("lsgan", model.D_b(fake_b), True)
-        + adversarial_loss("lsgan", model.D_a(fake_a), True)
+        generator_adversarial_loss("lsgan", model.D_b(fake_b))
+        + generator_adversarial_loss("lsgan", model.D_a(fake_a))
         + lam * (reconstruction_loss("l1", rec_a, real_a) + reconstruction_loss("l1", rec_b, real_b))
         + lam_idt * (reconstruction_loss("l1", idt_a, real_a) + reconstruction_loss("l1", idt_b, real_b))
     )
@@ -54,35 +61,37 @@ def plain_eager_step(model: CycleGAN, opt_g, opt_d, pool_a, pool_b, real_a, real
     model.discriminators().requires_grad_(True)
     loss_d = 0.0
     for disc, real, fake in ((model.D_a, real_a, pool_a.query(fake_a)), (model.D_b, real_b, pool_b.query(fake_b))):
-        loss_d = loss_d + 0.5 * (
-            adversarial_loss("lsgan", disc(real), True) + adversarial_loss("lsgan", disc(fake.detach()), False)
-        )
+        loss_d = loss_d + discriminator_adversarial_loss("lsgan", disc(real), disc(fake.detach()))
     opt_d.zero_grad()
     loss_d.backward()
     opt_d.step()
 
 
-def trainer_on(data_root: Path, run_dir: Path, size: int, precision: str) -> Trainer:
-    """The real trainer, reference-sized networks (9 blocks, width 64), on real images."""
+# name: (precision, channels_last, compile, whether the step is the plain eager baseline's)
+CONTENDERS = {
+    "fp32_eager": ("fp32", False, False, True),
+    "stylecycle_fp32": ("fp32", False, False, False),
+    "bf16": ("bf16", False, False, False),
+    "channels_last": ("fp32", True, False, False),
+    "compile": ("fp32", False, True, False),
+    "bf16_compile": ("bf16", False, True, False),
+}
+
+
+def step_function(name: str, data_root: Path, run_dir: Path, size: int, batch_size: int) -> Callable[[], None]:
+    """One training step of a contender: the real trainer with reference-sized networks
+    (9 blocks, width 64), freshly seeded, on one real batch."""
+    precision, channels_last, compile, plain = CONTENDERS[name]
     torch.manual_seed(0)
-    config = Config(
-        data=DataConfig(root=data_root, size=size, load_size=size, workers=0),
-        model=ModelConfig(n_blocks=9),
-        train=TrainConfig(run_dir=run_dir, device="cpu", max_steps=1000, precision=precision),  # type: ignore[arg-type]
-    )
-    return Trainer(config)
-
-
-# name: (precision, whether the step is the plain eager baseline's)
-CONTENDERS = {"stylecycle_default": ("auto", False), "stylecycle_fp32": ("fp32", False), "plain_eager_fp32": ("fp32", True)}
-
-
-def step_function(name: str, data_root: Path, run_dir: Path, size: int) -> Callable[[], None]:
-    """One training step of a contender, on its own freshly seeded trainer and the same real batch."""
-    precision, plain = CONTENDERS[name]
-    trainer = trainer_on(data_root, run_dir, size, precision)
+    trainer = Trainer(Config(
+        data=DataConfig(root=data_root, size=size, load_size=size, batch_size=batch_size, workers=0),
+        model=ModelConfig(generator="resnet_9blocks"),
+        train=TrainConfig(
+            run_dir=run_dir, device="cpu", max_steps=1000, precision=precision, channels_last=channels_last, compile=compile  # type: ignore[arg-type]
+        ),
+    ))
     batch = next(iter(trainer.loader))
-    real_a, real_b = batch["a"], batch["b"]
+    real_a, real_b = (batch[d].to(memory_format=trainer.memory_format) for d in "ab")
     if plain:
         return lambda: plain_eager_step(trainer.model, trainer.opt_g, trainer.opt_d, trainer.pool_a, trainer.pool_b, real_a, real_b)
     return lambda: trainer.train_step(real_a, real_b)
@@ -97,33 +106,6 @@ def seconds(fn: Callable[[], object], repeats: int) -> list[float]:
     return times
 
 
-def training_speed(data_root: Path, run_dir: Path, size: int, repeats: int) -> dict:
-    steps = {name: step_function(name, data_root, run_dir, size) for name in CONTENDERS}
-    for step in steps.values():
-        step()  # warm-up: allocator, oneDNN primitive caches
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(repeats):  # round-robin, so drifts in machine load hit every contender alike
-        for name, step in steps.items():
-            times[name] += seconds(step, 1)
-    rates = {name: 1 / statistics.median(t) for name, t in times.items()}
-    plain = rates["plain_eager_fp32"]
-    return {
-        "size": size,
-        "batch_size": 1,
-        "n_blocks": 9,
-        "steps_timed_each": repeats,
-        "images_per_s": {name: round(rate, 3) for name, rate in rates.items()},
-        "speedup_over_plain_eager_fp32": {name: round(rate / plain, 3) for name, rate in rates.items() if name != "plain_eager_fp32"},
-    }
-
-
-def peak_memory_mib(data_root: Path, run_dir: Path, size: int, contender: str) -> float:
-    """Peak resident memory of a fresh process that builds the trainer and takes two steps."""
-    command = [sys.executable, __file__, "--probe-memory", contender, "--probe-size", str(size), "--probe-data", str(data_root), "--probe-run", str(run_dir)]
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return round(float(out.strip().splitlines()[-1]), 1)
-
-
 def own_peak_rss_mib() -> float:
     """This process's peak resident memory. Linux's VmHWM starts afresh at exec, whereas
     ru_maxrss is inherited from the parent at fork and would report the benchmark's own peak."""
@@ -135,16 +117,52 @@ def own_peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def probe_memory(args: argparse.Namespace) -> None:
-    step = step_function(args.probe_memory, args.probe_data, args.probe_run, args.probe_size)
-    step(), step()
-    print(own_peak_rss_mib())
+def probe(args: argparse.Namespace) -> None:
+    """In a fresh process: build, warm up (two steps, compiling if asked), time, report."""
+    started = time.perf_counter()
+    step = step_function(args.probe, args.probe_data, args.probe_run, args.probe_size, args.probe_batch)
+    seconds(step, 2)
+    warm_up = time.perf_counter() - started
+    median = statistics.median(seconds(step, args.probe_repeats))
+    print(json.dumps({"images_per_s": args.probe_batch / median, "peak_rss_mib": own_peak_rss_mib(), "setup_and_warm_up_s": warm_up}))
+
+
+def measure(name: str, data_root: Path, run_dir: Path, size: int, batch_size: int, repeats: int) -> dict:
+    command = [
+        sys.executable, __file__, "--probe", name, "--probe-size", str(size), "--probe-batch", str(batch_size),
+        "--probe-repeats", str(repeats), "--probe-data", str(data_root), "--probe-run", str(run_dir),
+    ]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def training_table(data_root: Path, run_dir: Path, sizes: list[int], batches: list[int], contenders: list[str], repeats: int) -> list[dict]:
+    rows = []
+    for size in sizes:
+        for batch_size in batches:
+            results = {name: measure(name, data_root, run_dir, size, batch_size, repeats) for name in contenders}
+            baseline = results.get("fp32_eager", {}).get("images_per_s")
+            rows.append({
+                "size": size,
+                "batch_size": batch_size,
+                **{
+                    name: {
+                        "images_per_s": round(r["images_per_s"], 3),
+                        **({"speedup": round(r["images_per_s"] / baseline, 2)} if baseline else {}),
+                        "peak_rss_mib": round(r["peak_rss_mib"]),
+                        "setup_and_warm_up_s": round(r["setup_and_warm_up_s"], 1),
+                    }
+                    for name, r in results.items()
+                },
+            })
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)  # progress, for long runs
+    return rows
 
 
 def translation_seconds(size: int, repeats: int) -> dict[str, float]:
     """Seconds to translate one size x size image with the 9-block generator, per precision."""
     torch.manual_seed(0)
-    generator = build_generator(ModelConfig(n_blocks=9))
+    generator = build_generator(ModelConfig(generator="resnet_9blocks"))
     image = torch.rand(3, size, size) * 2 - 1
     result = {}
     for precision in ("fp32", "auto"):
@@ -158,29 +176,33 @@ def translation_seconds(size: int, repeats: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes and few repeats: a smoke run")
-    parser.add_argument("--probe-memory", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="small sizes, few repeats, no compile: a smoke run")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--contenders", nargs="+", choices=list(CONTENDERS), default=list(CONTENDERS))
+    parser.add_argument("--repeats", type=int, default=3, help="timed steps per contender and cell (after two warm-up steps)")
+    parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--probe-size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--probe-batch", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--probe-repeats", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--probe-data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--probe-run", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.probe_memory:
-        return probe_memory(args)
-
-    train_size, memory_size, translate_size, repeats = (64, 64, 256, 2) if args.quick else (128, 256, 1024, 5)
+    if args.probe:
+        return probe(args)
+    if args.quick:
+        args.sizes, args.batches, args.repeats, translate_size = [64], [1, 2], 1, 256
+        args.contenders = [c for c in args.contenders if not CONTENDERS[c][2]]
+    else:
+        translate_size = 1024
     with tempfile.TemporaryDirectory() as tmp:
-        data_root = build_demo_dataset(Path(tmp) / "data", train_per_domain=8, side=max(train_size, memory_size))
+        data_root = build_demo_dataset(Path(tmp) / "data", train_per_domain=8, side=max(args.sizes))
         result = {
             "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(), "torch": torch.__version__},
             "default_precision_here": resolve_precision("auto", torch.device("cpu")),
-            "training": training_speed(data_root, Path(tmp) / "speed", train_size, repeats),
-            "peak_training_memory_mib": {
-                "size": memory_size,
-                "batch_size": 1,
-                "n_blocks": 9,
-                **{name: peak_memory_mib(data_root, Path(tmp) / "memory", memory_size, name) for name in CONTENDERS},
-            },
-            "translation_seconds": {"size": translate_size, "n_blocks": 9, **translation_seconds(translate_size, max(1, repeats // 2))},
+            "network": "resnet_9blocks generator (ngf 64), 70x70 PatchGAN (ndf 64), identity loss on",
+            "training": training_table(data_root, Path(tmp) / "run", args.sizes, args.batches, args.contenders, args.repeats),
+            "translation_seconds": {"size": translate_size, "n_blocks": 9, **translation_seconds(translate_size, 1 if args.quick else 2)},
         }
     print(json.dumps(result, indent=2))
 

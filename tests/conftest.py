@@ -24,3 +24,9 @@ def tiny_config(data_root: Path, run_dir: Path, **train: object) -> Config:
         optim=OptimConfig(),
         train=TrainConfig(**{"run_dir": run_dir, "device": "cpu", "precision": "fp32", "sample_every": 0, **train}),  # type: ignore[arg-type]
     )
+
+
+@pytest.fixture(scope="session")
+def demo_root_64(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two photo crops and two stylised crops, 64x64: the smallest size every architecture takes."""
+    return build_demo_dataset(tmp_path_factory.mktemp("demo64"), train_per_domain=2, side=64)

@@ -34,7 +34,7 @@ def test_a_run_folder_resolves_to_its_newest_checkpoint(trained):
 def test_checkpoint_holds_everything_to_continue_the_run(trained):
     _, path = trained
     state = load_checkpoint(path)
-    assert set(state) >= {"format_version", "config", "step", "epoch", "networks", "optimizers", "schedulers", "pools", "rng"}
+    assert set(state) >= {"format_version", "config", "step", "epoch", "networks", "optimizers", "schedulers", "per_rank", "rng"}
     assert set(state["networks"]) == {"G_ab", "G_ba", "D_a", "D_b"}
     assert state["step"] == 3 and state["config"]["model"]["ngf"] == 4
 

@@ -36,4 +36,5 @@ def test_defaults_are_the_cyclegan_papers():
     config = Config()
     assert (config.loss.gan_loss, config.loss.cycle_loss, config.loss.lambda_cycle, config.loss.lambda_identity) == ("lsgan", "l1", 10.0, 0.5)
     assert (config.optim.lr, config.optim.beta1, config.optim.beta2, config.optim.pool_size) == (2e-4, 0.5, 0.999, 50)
-    assert (config.model.ngf, config.model.ndf, config.model.n_blocks, config.model.n_layers_d) == (64, 64, 9, 3)
+    assert (config.model.generator, config.model.ngf, config.model.ndf, config.model.n_layers_d) == ("resnet_9blocks", 64, 64, 3)
+    assert (config.model.norm, config.model.discriminator, config.optim.lr_policy, config.optim.d_first) == ("instance", "patch", "linear", False)

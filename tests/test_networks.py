@@ -3,7 +3,8 @@ import torch
 
 from stylecycle.config import ModelConfig
 from stylecycle.model import build_discriminator, build_generator
-from stylecycle.nn import PatchDiscriminator, ResnetGenerator
+from reference import reference_layout
+from stylecycle.nn import PatchDiscriminator, ResnetGenerator, create_generator
 
 
 @pytest.mark.parametrize("height,width", [(301, 517), (64, 64), (33, 7), (5, 3), (1, 1)])
@@ -14,16 +15,10 @@ def test_generator_returns_the_input_size_for_any_size(height, width):
     assert out.abs().max() <= 1.0  # tanh head: outputs live in the image range
 
 
-@pytest.mark.parametrize("n_blocks", [6, 9])
-def test_resnet_generator_layout_matches_the_reference_implementation(n_blocks, request):
-    reference = request.config.rootpath.parent / "shared" / "reference" / f"resnet_{n_blocks}blocks_state_dict.txt"
-    if not reference.exists():
-        pytest.skip(f"{reference} is not beside this checkout")
-    expected = {}
-    for line in reference.read_text().splitlines():
-        name, shape = line.split(" ", 1)
-        expected[name] = tuple(int(s) for s in shape.strip("()").split(",") if s.strip())
-    ours = {k: tuple(v.shape) for k, v in ResnetGenerator(n_blocks=n_blocks).state_dict().items()}
+@pytest.mark.parametrize("name", ["resnet_6blocks", "resnet_9blocks", "unet_128", "unet_256"])
+def test_generator_layout_matches_the_reference_implementation(name, request):
+    expected = reference_layout(request, name)
+    ours = {k: tuple(v.shape) for k, v in create_generator(name).state_dict().items()}
     assert ours == expected
 
 
@@ -33,14 +28,14 @@ def test_patch_discriminator_sees_70x70_patches():
     InstanceNorm's statistics span the whole image, so the window is measured without it."""
     disc = PatchDiscriminator(ndf=4, n_layers=3, norm=lambda channels: torch.nn.Identity())
     x = torch.randn(1, 3, 128, 128, requires_grad=True)
-    scores = disc(x)
+    [scores] = disc(x)
     scores[0, 0, scores.shape[2] // 2, scores.shape[3] // 2].backward()
     rows, cols = torch.nonzero(x.grad[0].abs().sum(0), as_tuple=True)
     assert (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == (70, 70)
 
 
 def test_patch_discriminator_scores_a_30x30_grid_of_patches_at_256():
-    assert PatchDiscriminator(ndf=4)(torch.randn(1, 3, 256, 256)).shape == (1, 1, 30, 30)
+    assert PatchDiscriminator(ndf=4)(torch.randn(1, 3, 256, 256))[0].shape == (1, 1, 30, 30)
 
 
 def test_weights_start_from_normal_with_std_002():

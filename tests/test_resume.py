@@ -29,7 +29,7 @@ def test_resume_continues_identically(demo_root, tmp_path):
         for key, value in a["networks"][name].items():
             assert torch.equal(value, b["networks"][name][key]), f"{name}.{key}"
     for name in ("a", "b"):
-        assert torch.equal(a["pools"][name]["images"], b["pools"][name]["images"])
+        assert torch.equal(a["per_rank"][0]["pools"][name]["images"], b["per_rank"][0]["pools"][name]["images"])
     assert a["schedulers"] == b["schedulers"] and (a["step"], a["epoch"]) == (b["step"], b["epoch"]) == (8, 1)
     moments = zip(a["optimizers"]["G"]["state"].values(), b["optimizers"]["G"]["state"].values())
     assert all(torch.equal(x["exp_avg"], y["exp_avg"]) for x, y in moments)
@@ -83,3 +83,15 @@ def test_deterministic_runs_repeat_bit_for_bit(demo_root, tmp_path):
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(False)
     assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_every_random_number_generator_is_restored_on_resume(demo_root, tmp_path):
+    import random
+
+    import numpy as np
+
+    trainer = Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=1))
+    path = trainer.run()
+    expected = (random.random(), np.random.rand(), torch.rand(1).item())
+    resume_trainer(path)  # puts every generator back where the checkpoint found it
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected

@@ -9,7 +9,7 @@ from stylecycle.config import LossConfig, ModelConfig
 from stylecycle.errors import StylecycleError
 from stylecycle.model import CycleGAN
 from stylecycle.training.pool import ImagePool
-from stylecycle.training.schedulers import LinearDecay
+from stylecycle.training.schedulers import LrFactor, LrSchedule
 from stylecycle.training.trainer import Trainer
 
 
@@ -32,14 +32,14 @@ def test_generator_losses_hold_every_term_weighted_as_configured():
     torch.manual_seed(0)
     model = CycleGAN(ModelConfig(ngf=4, ndf=4, n_blocks=1), LossConfig(lambda_cycle=10.0, lambda_identity=0.5))
     real_a, real_b = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
-    losses, fake_b = model.round_trip_losses(real_a, "a")
-    from_b, fake_a = model.round_trip_losses(real_b, "b")
+    losses, fake_b = model.round_trip_losses(real_a, "a", real_b)
+    from_b, fake_a = model.round_trip_losses(real_b, "b", real_a)
     losses.update(from_b, **model.identity_losses(real_a, real_b))
     assert set(losses) == {"G_ab", "G_ba", "cycle_a", "cycle_b", "idt_a", "idt_b"}
     with torch.no_grad():
         expected_cycle_a = 10.0 * (model.G_ba(model.G_ab(real_a)) - real_a).abs().mean()
         expected_idt_b = 5.0 * (model.G_ab(real_b) - real_b).abs().mean()
-        expected_g_ab = ((model.D_b(model.G_ab(real_a)) - 1) ** 2).mean()
+        expected_g_ab = ((model.D_b(model.G_ab(real_a))[0] - 1) ** 2).mean()
     torch.testing.assert_close(losses["cycle_a"].detach(), expected_cycle_a, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(losses["idt_b"].detach(), expected_idt_b, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(losses["G_ab"].detach(), expected_g_ab, rtol=1e-5, atol=1e-6)
@@ -57,14 +57,14 @@ def test_discriminator_loss_is_half_the_real_plus_fake_loss():
     real, fake = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
     loss = model.discriminator_losses(real, real, fake, fake)["D_a"]
     with torch.no_grad():
-        expected = 0.5 * (((model.D_a(real) - 1) ** 2).mean() + (model.D_a(fake) ** 2).mean())
+        expected = 0.5 * (((model.D_a(real)[0] - 1) ** 2).mean() + (model.D_a(fake)[0] ** 2).mean())
     torch.testing.assert_close(loss.detach(), expected)
 
 
 def test_discriminators_get_no_gradient_from_the_generator_step(demo_root, tmp_path):
     trainer = Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=1))
     trainer.model.discriminators().requires_grad_(False)
-    losses, _ = trainer.model.round_trip_losses(trainer.preview_a[:1], "a")
+    losses, _ = trainer.model.round_trip_losses(trainer.preview_a[:1], "a", trainer.preview_b[:1])
     sum(losses.values()).backward()
     assert all(p.grad is None for p in trainer.model.discriminators().parameters())
 
@@ -86,8 +86,30 @@ def test_disabled_image_pool_passes_images_through():
 
 
 def test_learning_rate_is_constant_then_decays_linearly_to_zero():
-    schedule = LinearDecay(constant_steps=100, total_steps=200)
+    schedule = LrFactor("linear", constant_steps=100, total_steps=200)
     assert [schedule(s) for s in (0, 99, 100, 150, 200)] == [1.0, 1.0, 1.0, 0.5, 0.0]
+
+
+def test_cosine_policy_falls_from_one_to_zero_along_half_a_cosine():
+    factor = LrFactor("cosine", constant_steps=100, total_steps=200)
+    assert [round(factor(s), 6) for s in (0, 100, 150, 200)] == [1.0, 1.0, 0.5, 0.0]
+
+
+def test_step_policy_multiplies_by_gamma_at_each_interval():
+    factor = LrFactor("step", constant_steps=0, total_steps=100, step_every=10, gamma=0.5)
+    assert [factor(s) for s in (0, 9, 10, 25)] == [1.0, 1.0, 0.5, 0.25]
+
+
+def test_plateau_policy_lowers_the_rate_only_after_epochs_without_improvement():
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    schedule = LrSchedule(optimizer, LrFactor("plateau", 0, 100, gamma=0.1), patience=2)
+    for loss in (5.0, 4.0, 3.0):  # improving
+        schedule.step()
+        schedule.epoch_end(loss)
+    assert schedule.last_lr() == 1.0
+    for loss in (3.0, 3.0, 3.0):  # stalled for more than 2 epochs
+        schedule.epoch_end(loss)
+    assert schedule.last_lr() == pytest.approx(0.1)
 
 
 def test_max_steps_stops_training_and_the_schedule_spans_them(demo_root, tmp_path):
@@ -153,8 +175,8 @@ def test_back_propagating_the_generator_loss_in_parts_gives_the_gradients_of_the
     trainer.train_step(real_a, real_b)
 
     whole = dict(reference.identity_losses(real_a, real_b))
-    for real, source in ((real_a, "a"), (real_b, "b")):
-        whole.update(reference.round_trip_losses(real, source)[0])
+    for real, source, other in ((real_a, "a", real_b), (real_b, "b", real_a)):
+        whole.update(reference.round_trip_losses(real, source, other)[0])
     sum(whole.values()).backward()
     for (name, ours), theirs in zip(trainer.model.generators().named_parameters(), reference.generators().parameters()):
         torch.testing.assert_close(ours.grad, theirs.grad, rtol=1e-4, atol=1e-7, msg=name)

@@ -79,7 +79,7 @@ def run_train(args: argparse.Namespace) -> None:
 
     given = {f.name: section_values(args, f.name) for f in dataclasses.fields(Config)}
     resume = given["train"].get("resume")
-    trainer = resume_trainer(resume, given) if resume else Trainer(Config().updated(given))
+    trainer = resume_trainer(resume, given) if resume else Trainer(Config.from_recipe(given))
     final = trainer.run()
     if trainer.dist.is_main:
         print(f"checkpoint: {final}")
@@ -89,7 +89,7 @@ def run_translate(args: argparse.Namespace) -> None:
     from .inference import Translator
 
     config = TranslateConfig(**section_values(args, "translate")).validate()
-    translator = Translator.from_checkpoint(config.checkpoint, config.direction, config.device, config.precision)  # type: ignore[arg-type]
+    translator = Translator.from_checkpoint(config.checkpoint, config.direction, config.device, config.precision, config.generator)  # type: ignore[arg-type]
     done, skipped = translator.translate_tree(config.input, config.output)  # type: ignore[arg-type]
     print(f"translated {done} image(s) into {config.output}" + (f"; skipped {len(skipped)} unreadable" if skipped else ""))
     if done == 0:

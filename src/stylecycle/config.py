@@ -17,8 +17,17 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 
-GanLoss = Literal["lsgan", "vanilla"]
+GanLoss = Literal["lsgan", "vanilla", "hinge", "wgangp"]
 CycleLoss = Literal["l1", "mse"]
+# The registered generators (nn.generators.list_generators(); a test keeps the two in step).
+GeneratorName = Literal["resnet_9blocks", "resnet_6blocks", "unet_128", "unet_256"]
+DiscriminatorKind = Literal["patch", "pixel", "multiscale"]
+Norm = Literal["instance", "batch", "sync_batch", "none"]
+Init = Literal["normal", "xavier", "kaiming", "orthogonal"]
+Upsample = Literal["transpose", "resize-conv"]
+Vgg = Literal["vgg16", "vgg19"]
+LrPolicy = Literal["linear", "step", "plateau", "cosine"]
+Recipe = Literal["cyclegan", "seed"]
 Direction = Literal["a2b", "b2a"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Preprocess = Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"]
@@ -87,10 +96,29 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    n_blocks: int = option(9, "residual blocks in each generator (6 and 9 are the usual choices)")
+    generator: GeneratorName = option(
+        "resnet_9blocks", "generator: ResNet with 9 or 6 residual blocks, or U-Net for 128 or 256 pixel training crops"
+    )
+    n_blocks: int | None = option(None, "residual blocks of a resnet generator, overriding the number in its name")
     ngf: int = option(64, "width (channels of the first layer) of the generators")
+    attention: bool = option(False, "a self-attention block (SAGAN, gated, starting closed) in the middle of the resnet bottleneck")
+    upsample: Upsample = option(
+        "transpose", "generator upsampling: transposed convolution (the reference), or resize-conv (no checkerboard artefacts)"
+    )
+    dropout: float = option(0.0, "dropout probability in the generators' residual blocks (resnet) or deep levels (unet)")
+    discriminator: DiscriminatorKind = option(
+        "patch", "discriminator: PatchGAN (patch), per-pixel 1x1 GAN (pixel), or PatchGANs at several scales (multiscale)"
+    )
     ndf: int = option(64, "width (channels of the first layer) of the discriminators")
     n_layers_d: int = option(3, "stride-2 layers of the PatchGAN discriminators (3 gives 70x70 patches)")
+    d_scales: int = option(2, "image scales (full, half, ...) judged by the multiscale discriminator")
+    spectral_norm: bool = option(False, "spectral normalisation of every discriminator convolution")
+    norm: Norm = option(
+        "instance", "normalisation in all networks: instance, batch, sync_batch (statistics over all DDP ranks) or none"
+    )
+    norm_affine: bool = option(False, "learnable gamma and beta for InstanceNorm")
+    init: Init = option("normal", "weight initialisation of all networks")
+    init_gain: float = option(0.02, "standard deviation (normal) or gain (xavier, orthogonal) of the initialisation")
     global_skip: bool = option(
         False,
         "add each generator's input to its output (before tanh): it starts as the identity and learns "
@@ -98,19 +126,50 @@ class ModelConfig:
     )
 
     def validate(self) -> None:
-        _positive(self, "ngf", "ndf", "n_layers_d")
-        _non_negative(self, "n_blocks")
+        _positive(self, "ngf", "ndf", "n_layers_d", "d_scales", "init_gain")
+        if not self.generator.startswith("resnet"):
+            for name in ("n_blocks", "attention"):
+                if getattr(self, name):
+                    raise ConfigError(f"{_flag(self, name)} applies to resnet generators only, not --generator {self.generator}")
+        if self.n_blocks is not None:
+            _non_negative(self, "n_blocks")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
 
 
 @dataclass
 class LossConfig:
-    gan_loss: GanLoss = option("lsgan", "adversarial loss: least squares (lsgan) or cross-entropy (vanilla)")
+    gan_loss: GanLoss = option(
+        "lsgan", "adversarial loss: least squares (lsgan), cross-entropy (vanilla), hinge, or Wasserstein with gradient penalty (wgangp)"
+    )
+    lambda_gp: float = option(10.0, "weight of the gradient penalty (wgangp)")
     cycle_loss: CycleLoss = option("l1", "distance of the cycle-consistency and identity terms")
-    lambda_cycle: float = option(10.0, "weight of the cycle-consistency loss")
-    lambda_identity: float = option(0.5, "weight of the identity loss, as a fraction of --lambda-cycle")
+    lambda_cycle: float = option(10.0, "weight of the cycle-consistency loss (both directions)")
+    lambda_a: float | None = option(None, "weight of the A -> B -> A cycle, overriding --lambda-cycle")
+    lambda_b: float | None = option(None, "weight of the B -> A -> B cycle, overriding --lambda-cycle")
+    lambda_identity: float = option(0.5, "weight of the identity loss, as a fraction of the cycle weight")
+    lambda_perceptual: float = option(0.0, "weight of the perceptual loss: VGG features of each translation against its input")
+    lambda_style: float = option(0.0, "weight of the style loss: Gram matrices of VGG features of each translation against the target domain's images")
+    vgg: Vgg = option("vgg16", "the VGG network of the perceptual and style losses")
+    perceptual_layers: str = option("relu2_2", "comma-separated VGG layers of the perceptual loss")
+    style_layers: str = option("relu1_2,relu2_2,relu3_3,relu4_3", "comma-separated VGG layers of the style loss")
+    vgg_weights: Path | None = option(
+        None, "ImageNet weights of the VGG (a torchvision .pth file); default: torchvision's file in the torch hub cache. Never downloaded"
+    )
 
     def validate(self) -> None:
-        _non_negative(self, "lambda_cycle", "lambda_identity")
+        _non_negative(self, "lambda_gp", "lambda_cycle", "lambda_identity", "lambda_perceptual", "lambda_style")
+        for name in ("lambda_a", "lambda_b"):
+            if getattr(self, name) is not None:
+                _non_negative(self, name)
+
+    def cycle_weight(self, source: str) -> float:
+        """Weight of the cycle that starts in domain ``source`` ("a" or "b")."""
+        specific = self.lambda_a if source == "a" else self.lambda_b
+        return self.lambda_cycle if specific is None else specific
+
+    def uses_vgg(self) -> bool:
+        return self.lambda_perceptual > 0 or self.lambda_style > 0
 
 
 @dataclass
@@ -119,10 +178,19 @@ class OptimConfig:
     beta1: float = option(0.5, "Adam beta1")
     beta2: float = option(0.999, "Adam beta2")
     pool_size: int = option(50, "past fakes kept to train the discriminators on (0 disables the pool)")
+    d_first: bool = option(False, "update the discriminators before the generators in each step (the seed recipe's order)")
+    lr_policy: LrPolicy = option(
+        "linear",
+        "after --epochs at the full rate: linear or cosine decay to 0 over --decay-epochs; step: times --lr-gamma "
+        "every --lr-step-epochs; plateau: times --lr-gamma when the epoch's generator loss stalls for --lr-patience epochs",
+    )
+    lr_step_epochs: int = option(50, "epochs between learning-rate drops of the step policy")
+    lr_gamma: float = option(0.1, "factor of each learning-rate drop (step and plateau policies)")
+    lr_patience: int = option(5, "epochs without improvement before the plateau policy drops the learning rate")
 
     def validate(self) -> None:
-        _positive(self, "lr")
-        _non_negative(self, "pool_size")
+        _positive(self, "lr", "lr_step_epochs", "lr_gamma")
+        _non_negative(self, "pool_size", "lr_patience")
         for name in ("beta1", "beta2"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
@@ -131,6 +199,11 @@ class OptimConfig:
 @dataclass
 class TrainConfig:
     run_dir: Path | None = option(None, "folder for checkpoints, sample grids and logs (created if missing)")
+    recipe: Recipe = option(
+        "cyclegan",
+        "defaults for the options not given: cyclegan (the paper's) or seed (discriminators first, MSE cycle loss x1, "
+        "no identity loss, no image pool, Adam betas (0.9, 0.999))",
+    )
     resume: Path | None = option(
         None, "continue the run in this folder (or from this checkpoint) exactly; its stored options apply unless given again"
     )
@@ -185,8 +258,22 @@ class Config:
 
     def smallest_training_side(self) -> int:
         """Below this the discriminator's last feature map is 1x1 and InstanceNorm has nothing
-        to normalise: each of its stride-2 layers halves the side, its stride-1 layer takes 1."""
-        return 3 * 2**self.model.n_layers_d
+        to normalise: each of its stride-2 layers halves the side, its stride-1 layer takes 1,
+        and each further scale of a multiscale discriminator halves the image first."""
+        if self.model.discriminator == "pixel":
+            return 2
+        scales = self.model.d_scales if self.model.discriminator == "multiscale" else 1
+        return 3 * 2**self.model.n_layers_d * 2 ** (scales - 1)
+
+    @classmethod
+    def from_recipe(cls, given: dict[str, dict[str, Any]]) -> "Config":
+        """The config of ``given`` ({section: {field: value}}, the options typed), on top of the
+        defaults of the recipe it names: a recipe only sets defaults, any given option wins."""
+        recipe = given.get("train", {}).get("recipe", "cyclegan")
+        if recipe not in RECIPES:
+            raise ConfigError(f"unknown --recipe {recipe!r}; known: {', '.join(RECIPES)}")
+        merged = {name: {**RECIPES[recipe].get(name, {}), **given.get(name, {})} for name in {*RECIPES[recipe], *given}}
+        return cls().updated(merged)
 
     def updated(self, overrides: dict[str, dict[str, Any]]) -> "Config":
         """A copy with some fields replaced, given as ``{section: {field: value}}``."""
@@ -215,6 +302,21 @@ class Config:
                 raise ConfigError(f"unknown config keys in section '{f.name}': {', '.join(sorted(unknown))}")
             parts[f.name] = section_cls(**{k: coerce(field_type(section_cls, k), v) for k, v in values.items()})
         return cls(**parts)
+
+
+# Each recipe's defaults, over the fields' own (which are the cyclegan recipe's).
+RECIPES: dict[str, dict[str, dict[str, Any]]] = {
+    "cyclegan": {},
+    # The formulation of the founding design document: discriminators trained first, then the
+    # generators; MSE cycle loss with weight 1; no identity loss and no image pool; Adam at
+    # lr 2e-4 with PyTorch's default betas. Its "one Adam optimiser for D_X and one for D_Y" is
+    # what our single discriminator optimiser computes: Adam's update is per parameter, and the
+    # two discriminators share no parameters and no hyper-parameters.
+    "seed": {
+        "loss": {"cycle_loss": "mse", "lambda_cycle": 1.0, "lambda_identity": 0.0},
+        "optim": {"lr": 2e-4, "beta1": 0.9, "beta2": 0.999, "pool_size": 0, "d_first": True},
+    },
+}
 
 
 def sections(config: Config) -> list[Any]:
@@ -270,6 +372,9 @@ class TranslateConfig:
     direction: Direction = option("a2b", "a2b translates domain A images into B; b2a the other way")
     device: str = option("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
     precision: Precision = option("auto", "arithmetic: bf16 where the hardware has bf16, else fp32 (auto); fp32; bf16; fp16")
+    generator: GeneratorName | None = option(
+        None, "architecture of a bare generator file of the original CycleGAN code (latest_net_G_A.pth); stylecycle checkpoints know their own"
+    )
 
     def validate(self) -> "TranslateConfig":
         for name in ("checkpoint", "input", "output"):

@@ -10,14 +10,16 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .config import Config, Direction, Precision
+from .config import Config, Direction, GeneratorName, Precision
 from .data.datasets import list_images
 from .data.io import IMAGE_EXTENSIONS, read_image, save_image
 from .device import resolve_device
 from .errors import CheckpointError, ConfigError, DataError, ImageReadError, StylecycleError, first_line
 from .model import build_generator
 from .precision import autocast, resolve_precision
-from .training.checkpoint import load_checkpoint, resolve_checkpoint
+from .nn import list_generators
+from .nn.compat import from_reference_state_dict, is_reference_state_dict, reference_model_config
+from .training.checkpoint import check_format, read_weights_file, resolve_checkpoint
 
 log = logging.getLogger("stylecycle")
 
@@ -34,20 +36,41 @@ class Translator:
 
     @classmethod
     def from_checkpoint(
-        cls, path: Path, direction: Direction = "a2b", device: str = "auto", precision: Precision = "auto"
+        cls,
+        path: Path,
+        direction: Direction = "a2b",
+        device: str = "auto",
+        precision: Precision = "auto",
+        generator: GeneratorName | None = None,
     ) -> "Translator":
-        """Build the generator the checkpoint's own config describes and load its weights."""
+        """Build the generator the checkpoint's own config describes and load its weights.
+
+        ``path`` may also be a bare generator file of the original CycleGAN code
+        (``latest_net_G_A.pth``), whose architecture ``generator`` names; its direction is
+        whichever it was trained for.
+        """
         if direction not in GENERATOR_OF:
             raise ConfigError(f"--direction {direction!r} is not one of {', '.join(GENERATOR_OF)}")
         path = resolve_checkpoint(path)
-        state = load_checkpoint(path)
+        state = read_weights_file(path)
+        reference = is_reference_state_dict(state)
+        if reference and generator is None:
+            raise ConfigError(
+                f"{path} is a generator of the original CycleGAN code; name its architecture with --generator ({', '.join(list_generators())})"
+            )
         try:
-            config = Config.from_dict(state["config"])
-            generator = build_generator(config.model)
-            generator.load_state_dict(state["networks"][GENERATOR_OF[direction]])
-        except (KeyError, RuntimeError, StylecycleError) as exc:
-            raise CheckpointError(f"checkpoint {path} does not hold a usable {GENERATOR_OF[direction]}: {first_line(exc)}") from exc
-        return cls(generator, resolve_device(device), precision)
+            if reference:
+                model = reference_model_config(state, generator)  # type: ignore[arg-type]
+                weights = from_reference_state_dict(state, model.norm)
+            else:
+                state = check_format(state, path)
+                model = Config.from_dict(state["config"]).model
+                weights = state["networks"][GENERATOR_OF[direction]]
+            network = build_generator(model)
+            network.load_state_dict(weights)
+        except (KeyError, RuntimeError, ConfigError) as exc:
+            raise CheckpointError(f"checkpoint {path} does not hold a usable generator: {first_line(exc)}") from exc
+        return cls(network, resolve_device(device), precision)
 
     @torch.no_grad()
     def translate(self, image: torch.Tensor) -> torch.Tensor:

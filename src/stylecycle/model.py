@@ -7,42 +7,73 @@ from typing import Literal
 import torch
 from torch import nn
 
-from .config import CycleLoss, GanLoss, LossConfig, ModelConfig
-from .losses import adversarial_loss, reconstruction_loss
-from .nn import PatchDiscriminator, ResnetGenerator, init_weights
+from .config import LossConfig, ModelConfig
+from .losses import (
+    discriminator_adversarial_loss,
+    generator_adversarial_loss,
+    gradient_penalty,
+    perceptual_loss,
+    reconstruction_loss,
+    style_loss,
+)
+from .nn import create_discriminator, create_generator, init_weights, norm_has_shift, norm_layer, with_spectral_norm
+from .nn.generators import Generator
+from .nn.vgg import VggFeatures, build_vgg_features
 
 Losses = dict[str, torch.Tensor]
 Domain = Literal["a", "b"]
 
 
-def build_generator(model: ModelConfig) -> ResnetGenerator:
+def build_generator(model: ModelConfig) -> Generator:
     """A freshly initialised generator as ``model`` describes it (training and inference alike)."""
-    generator = init_weights(ResnetGenerator(ngf=model.ngf, n_blocks=model.n_blocks, global_skip=model.global_skip))
+    options = dict(
+        ngf=model.ngf,
+        norm=norm_layer(model.norm, model.norm_affine),
+        use_bias=not norm_has_shift(model.norm, model.norm_affine),
+        dropout=model.dropout,
+        upsample=model.upsample,
+        global_skip=model.global_skip,
+    )
+    if model.generator.startswith("resnet"):
+        options.update(n_blocks=model.n_blocks, attention=model.attention)
+    generator = init_weights(create_generator(model.generator, **options), model.init, model.init_gain)
     if model.global_skip:
         # Zero the output layer so the skip path alone speaks at first: the generator starts as
         # the identity (up to the skip's clamp) instead of the identity plus random noise.
-        head = generator.model[-1]
+        head = [m for m in generator.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
         nn.init.zeros_(head.weight)
         nn.init.zeros_(head.bias)
     return generator
 
 
-def build_discriminator(model: ModelConfig) -> PatchDiscriminator:
-    return init_weights(PatchDiscriminator(ndf=model.ndf, n_layers=model.n_layers_d))
+def build_discriminator(model: ModelConfig) -> nn.Module:
+    discriminator = create_discriminator(
+        model.discriminator,
+        n_layers=model.n_layers_d,
+        scales=model.d_scales,
+        ndf=model.ndf,
+        norm=norm_layer(model.norm, model.norm_affine),
+        use_bias=not norm_has_shift(model.norm, model.norm_affine),
+    )
+    discriminator = init_weights(discriminator, model.init, model.init_gain)
+    return with_spectral_norm(discriminator) if model.spectral_norm else discriminator
 
 
 class CycleGAN(nn.Module):
     """``G_ab`` maps domain A to B, ``G_ba`` maps B to A; ``D_a`` and ``D_b`` judge whether an
-    image belongs to A or to B."""
+    image belongs to A or to B. ``vgg`` (frozen; only with perceptual or style losses) is not
+    one of the networks a checkpoint stores."""
 
     def __init__(self, model: ModelConfig | None = None, loss: LossConfig | None = None) -> None:
         super().__init__()
-        model, loss = model or ModelConfig(), loss or LossConfig()
+        model, self.loss = model or ModelConfig(), loss or LossConfig()
         self.G_ab, self.G_ba = build_generator(model), build_generator(model)
         self.D_a, self.D_b = build_discriminator(model), build_discriminator(model)
-        self.gan_loss: GanLoss = loss.gan_loss
-        self.cycle_loss: CycleLoss = loss.cycle_loss
-        self.lambda_cycle, self.lambda_identity = loss.lambda_cycle, loss.lambda_identity
+        self.vgg: VggFeatures | None = None
+        if self.loss.uses_vgg():
+            self.perceptual_layers = _layers(self.loss.perceptual_layers) if self.loss.lambda_perceptual > 0 else []
+            self.style_layers = _layers(self.loss.style_layers) if self.loss.lambda_style > 0 else []
+            self.vgg = build_vgg_features(self.loss.vgg, sorted({*self.perceptual_layers, *self.style_layers}), self.loss.vgg_weights)
 
     def generators(self) -> nn.ModuleList:
         return nn.ModuleList([self.G_ab, self.G_ba])
@@ -52,17 +83,18 @@ class CycleGAN(nn.Module):
 
     def identity_losses(self, real_a: torch.Tensor, real_b: torch.Tensor) -> Losses:
         """Leave images that already belong to the target domain alone (empty when weighted 0)."""
-        if self.lambda_identity <= 0:
+        loss = self.loss
+        if loss.lambda_identity <= 0:
             return {}
-        weight = self.lambda_cycle * self.lambda_identity
         return {
-            "idt_a": weight * reconstruction_loss(self.cycle_loss, self.G_ba(real_a), real_a),
-            "idt_b": weight * reconstruction_loss(self.cycle_loss, self.G_ab(real_b), real_b),
+            "idt_a": loss.cycle_weight("a") * loss.lambda_identity * reconstruction_loss(loss.cycle_loss, self.G_ba(real_a), real_a),
+            "idt_b": loss.cycle_weight("b") * loss.lambda_identity * reconstruction_loss(loss.cycle_loss, self.G_ab(real_b), real_b),
         }
 
-    def round_trip_losses(self, real: torch.Tensor, source: Domain) -> tuple[Losses, torch.Tensor]:
+    def round_trip_losses(self, real: torch.Tensor, source: Domain, target_domain_images: torch.Tensor) -> tuple[Losses, torch.Tensor]:
         """Translate ``real`` (of domain ``source``) into the other domain, where it must fool that
-        domain's discriminator, and back again, where it must match itself (cycle consistency).
+        domain's discriminator (and, with the VGG losses, keep its content and take on the style of
+        ``target_domain_images``), and back again, where it must match itself (cycle consistency).
 
         The round trips from A and from B share no activations, so the trainer can
         back-propagate each on its own. Returns the losses and the fake, for the discriminators.
@@ -71,25 +103,47 @@ class CycleGAN(nn.Module):
             there, back, judge, name = self.G_ab, self.G_ba, self.D_b, "G_ab"
         else:
             there, back, judge, name = self.G_ba, self.G_ab, self.D_a, "G_ba"
+        loss = self.loss
         fake = there(real)
         losses = {
-            name: adversarial_loss(self.gan_loss, judge(fake), True),
-            f"cycle_{source}": self.lambda_cycle * reconstruction_loss(self.cycle_loss, back(fake), real),
+            name: generator_adversarial_loss(loss.gan_loss, judge(fake)),
+            f"cycle_{source}": loss.cycle_weight(source) * reconstruction_loss(loss.cycle_loss, back(fake), real),
         }
+        if self.vgg is not None:
+            features_fake, features_real = self.vgg(fake), self.vgg(real)
+            if self.perceptual_layers:
+                pick = lambda features: {k: features[k] for k in self.perceptual_layers}  # noqa: E731
+                losses[f"perceptual_{source}"] = loss.lambda_perceptual * perceptual_loss(pick(features_fake), pick(features_real))
+            if self.style_layers:
+                with torch.no_grad():
+                    features_style = self.vgg(target_domain_images)
+                pick = lambda features: {k: features[k] for k in self.style_layers}  # noqa: E731
+                losses[f"style_{source}"] = loss.lambda_style * style_loss(pick(features_fake), pick(features_style))
         return losses, fake
 
     def discriminator_losses(
         self, real_a: torch.Tensor, real_b: torch.Tensor, fake_a: torch.Tensor, fake_b: torch.Tensor
     ) -> Losses:
-        """Each discriminator's loss on real images versus (pooled, detached) fakes."""
-        return {"D_a": self._judge(self.D_a, real_a, fake_a), "D_b": self._judge(self.D_b, real_b, fake_b)}
+        """Each discriminator's loss on real images versus (pooled, detached) fakes, and the
+        gradient penalty of each for wgangp."""
+        losses = {"D_a": self._judge(self.D_a, real_a, fake_a), "D_b": self._judge(self.D_b, real_b, fake_b)}
+        if self.loss.gan_loss == "wgangp":
+            losses["gp_a"] = self.loss.lambda_gp * gradient_penalty(self.D_a, real_a, fake_a)
+            losses["gp_b"] = self.loss.lambda_gp * gradient_penalty(self.D_b, real_b, fake_b)
+        return losses
 
     def _judge(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """Half the sum of the real and fake losses, halved so D learns slower than G.
+        """Real and fake go through in one batch: the discriminator's InstanceNorm is per sample.
+        (With batch statistics the two halves would see each other's, so they go separately.)"""
+        fake = fake.detach()
+        if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules()):
+            scores_real, scores_fake = discriminator(real), discriminator(fake)
+        else:
+            both = discriminator(torch.cat([real, fake]))
+            scores_real = [s[: real.shape[0]] for s in both]
+            scores_fake = [s[real.shape[0] :] for s in both]
+        return discriminator_adversarial_loss(self.loss.gan_loss, scores_real, scores_fake)
 
-        Real and fake go through in one batch: the discriminator's InstanceNorm is per sample.
-        """
-        scores_real, scores_fake = discriminator(torch.cat([real, fake.detach()])).split([real.shape[0], fake.shape[0]])
-        return 0.5 * (
-            adversarial_loss(self.gan_loss, scores_real, True) + adversarial_loss(self.gan_loss, scores_fake, False)
-        )
+
+def _layers(names: str) -> list[str]:
+    return [name.strip() for name in names.split(",") if name.strip()]

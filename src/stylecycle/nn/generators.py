@@ -1,36 +1,78 @@
-"""Image-to-image generators.
+"""Image-to-image generators: the ResNet and U-Net families, with a registry of named variants.
 
-The ResNet generator keeps the module layout of the original PyTorch CycleGAN code (one
-``nn.Sequential`` called ``model``, residual blocks holding ``conv_block``) so that the state
-dicts of its trained ``latest_net_G_A.pth`` files map onto ours by name.
+Both families keep the module layout of the original PyTorch CycleGAN code (one
+``nn.Sequential`` called ``model``; residual blocks holding ``conv_block``; U-Net blocks nested
+as ``model.model.1.model.3...``) so that its trained ``latest_net_G_A.pth`` files map onto ours
+by name. Variants are registered by name, timm-style: ``create_generator("unet_256", ngf=64)``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import Upsample
+from .attention import SelfAttention
 from .norm import NormLayer, instance_norm
 
-# Two stride-2 downsamplings: the network needs sides divisible by 4, and at least 8 pixels so
-# that the 3x3 reflection pads of the bottleneck still have a neighbour to reflect.
-SIDE_MULTIPLE = 4
-MIN_SIDE = 8
 # The global skip adds atanh(x) before the final tanh; clamping keeps atanh finite at +-1.
 SKIP_LIMIT = 0.99
 
 
-def pad_to_multiple(x: torch.Tensor) -> torch.Tensor:
-    """Pad bottom and right so both sides are multiples of 4 (reflecting where possible)."""
+def pad_to_multiple(x: torch.Tensor, multiple: int, min_side: int) -> torch.Tensor:
+    """Pad bottom and right so both sides are multiples of ``multiple`` and at least
+    ``min_side`` (reflecting where the image is big enough, replicating where it is not)."""
     h, w = x.shape[-2:]
-    target_h = max(MIN_SIDE, -(-h // SIDE_MULTIPLE) * SIDE_MULTIPLE)
-    target_w = max(MIN_SIDE, -(-w // SIDE_MULTIPLE) * SIDE_MULTIPLE)
+    target_h = max(min_side, -(-h // multiple) * multiple)
+    target_w = max(min_side, -(-w // multiple) * multiple)
     pad_h, pad_w = target_h - h, target_w - w
     if pad_h == 0 and pad_w == 0:
         return x
     mode = "reflect" if pad_h < h and pad_w < w else "replicate"
     return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+
+
+def upsampling(upsample: Upsample, in_channels: int, out_channels: int, kernel: int, bias: bool) -> nn.Module:
+    """Double the resolution. ``transpose`` is the reference's strided transposed convolution;
+    its kernels overlap unevenly, which paints period-2 checkerboards (Odena et al., 2016).
+    ``resize-conv`` upsamples by nearest neighbour and then convolves, which cannot."""
+    if upsample == "transpose":
+        padding, output_padding = (1, 1) if kernel == 3 else (1, 0)
+        return nn.ConvTranspose2d(in_channels, out_channels, kernel, stride=2, padding=padding, output_padding=output_padding, bias=bias)
+    if upsample == "resize-conv":
+        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1), nn.Conv2d(in_channels, out_channels, 3, bias=bias))
+    raise ValueError(f"unknown upsampling {upsample!r}")
+
+
+class Generator(nn.Module):
+    """What every generator does around its network ``model``: pad the input to the sides the
+    network needs and crop the output back (a 301x517 image comes back 301x517), and the tanh.
+
+    With ``global_skip`` the input is added to the output before the tanh, in tanh's own
+    coordinates (``tanh(f(x) + atanh(x))``): a freshly initialised generator is then close to the
+    identity and only has to learn the change of style, rather than first learning to redraw the
+    picture through its downsampled bottleneck. It adds no weights, so the state dict keeps the
+    reference layout.
+    """
+
+    model: nn.Module
+    side_multiple: int
+    min_side: int
+
+    def __init__(self, global_skip: bool) -> None:
+        super().__init__()
+        self.global_skip = global_skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        x = pad_to_multiple(x, self.side_multiple, self.min_side)
+        out = self.model(x)
+        if self.global_skip:
+            out = out + torch.atanh(x.clamp(-SKIP_LIMIT, SKIP_LIMIT))
+        return torch.tanh(out)[..., :h, :w]
 
 
 class ResidualBlock(nn.Module):
@@ -53,19 +95,14 @@ class ResidualBlock(nn.Module):
         return x + self.conv_block(x)
 
 
-class ResnetGenerator(nn.Module):
-    """7x7 stem, two stride-2 downsamplings, ``n_blocks`` residual blocks, two transposed
-    convolutions back up, 7x7 head and tanh (Johnson et al., as used by CycleGAN).
+class ResnetGenerator(Generator):
+    """7x7 stem, two stride-2 downsamplings, ``n_blocks`` residual blocks (with one self-attention
+    block in their middle if ``attention``), two upsamplings, 7x7 head and tanh (Johnson et al.,
+    as used by CycleGAN)."""
 
-    Accepts any height and width: the input is padded to a multiple of 4 and the output cropped
-    back, so a 301x517 image comes back 301x517.
-
-    With ``global_skip`` the input is added to the output before the tanh, in tanh's own
-    coordinates (``tanh(f(x) + atanh(x))``): a freshly initialised generator is then close to the
-    identity and only has to learn the change of style, rather than first learning to redraw the
-    picture through its 4x-downsampled bottleneck. It adds no weights, so the state dict keeps the
-    reference layout.
-    """
+    # Two stride-2 downsamplings: sides divisible by 4, and at least 8 pixels so that the 3x3
+    # reflection pads of the bottleneck still have a neighbour to reflect.
+    side_multiple, min_side = 4, 8
 
     def __init__(
         self,
@@ -75,15 +112,14 @@ class ResnetGenerator(nn.Module):
         ngf: int = 64,
         n_blocks: int = 9,
         norm: NormLayer | None = None,
+        use_bias: bool = True,
         dropout: float = 0.0,
+        attention: bool = False,
+        upsample: Upsample = "transpose",
         global_skip: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(global_skip)
         norm = norm or instance_norm()
-        self.global_skip = global_skip
-        # A bias before a norm without learnable shift is the only shift the layer has; the
-        # reference keeps it for InstanceNorm, and its checkpoints carry it.
-        use_bias = True
         layers: list[nn.Module] = [
             nn.ReflectionPad2d(3),
             nn.Conv2d(in_channels, ngf, 7, bias=use_bias),
@@ -92,27 +128,117 @@ class ResnetGenerator(nn.Module):
         ]
         channels = ngf
         for _ in range(2):
-            layers += [
-                nn.Conv2d(channels, channels * 2, 3, stride=2, padding=1, bias=use_bias),
-                norm(channels * 2),
-                nn.ReLU(True),
-            ]
+            layers += [nn.Conv2d(channels, channels * 2, 3, stride=2, padding=1, bias=use_bias), norm(channels * 2), nn.ReLU(True)]
             channels *= 2
-        layers += [ResidualBlock(channels, norm, use_bias, dropout) for _ in range(n_blocks)]
+        blocks: list[nn.Module] = [ResidualBlock(channels, norm, use_bias, dropout) for _ in range(n_blocks)]
+        if attention:
+            blocks.insert(n_blocks // 2, SelfAttention(channels))
+        layers += blocks
         for _ in range(2):
-            layers += [
-                nn.ConvTranspose2d(channels, channels // 2, 3, stride=2, padding=1, output_padding=1, bias=use_bias),
-                norm(channels // 2),
-                nn.ReLU(True),
-            ]
+            layers += [upsampling(upsample, channels, channels // 2, 3, use_bias), norm(channels // 2), nn.ReLU(True)]
             channels //= 2
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(channels, out_channels, 7)]
         self.model = nn.Sequential(*layers)  # the tanh (index 24 in the reference) is applied in forward
 
+
+class UnetSkipBlock(nn.Module):
+    """One level of the U-Net: downsample, the deeper levels (``submodule``), upsample, and the
+    skip connection that concatenates this level's input to its output (all but the outermost)."""
+
+    def __init__(
+        self,
+        outer: int,
+        inner: int,
+        *,
+        submodule: nn.Module | None = None,
+        in_channels: int | None = None,
+        outermost: bool = False,
+        norm: NormLayer,
+        use_bias: bool,
+        dropout: float = 0.0,
+        upsample: Upsample = "transpose",
+    ) -> None:
+        super().__init__()
+        self.outermost = outermost
+        down = nn.Conv2d(in_channels or outer, inner, 4, stride=2, padding=1, bias=use_bias)
+        if outermost:  # the tanh is applied by the generator, after the optional global skip
+            layers = [down, submodule, nn.ReLU(True), upsampling(upsample, inner * 2, outer, 4, True)]
+        elif submodule is None:  # innermost
+            layers = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True), upsampling(upsample, inner, outer, 4, use_bias), norm(outer)]
+        else:
+            layers = [nn.LeakyReLU(0.2, True), down, norm(inner), submodule, nn.ReLU(True), upsampling(upsample, inner * 2, outer, 4, use_bias), norm(outer)]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+        self.model = nn.Sequential(*layers)  # type: ignore[arg-type]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
-        x = pad_to_multiple(x)
-        out = self.model(x)
-        if self.global_skip:
-            out = out + torch.atanh(x.clamp(-SKIP_LIMIT, SKIP_LIMIT))
-        return torch.tanh(out)[..., :h, :w]
+        return self.model(x) if self.outermost else torch.cat([x, self.model(x)], 1)
+
+
+class UnetGenerator(Generator):
+    """U-Net of ``num_downs`` stride-2 levels (pix2pix): skip connections carry full-resolution
+    detail past the bottleneck. ``unet_256`` has 8 levels (a 256x256 input reaches 1x1)."""
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        *,
+        num_downs: int = 8,
+        ngf: int = 64,
+        norm: NormLayer | None = None,
+        use_bias: bool = True,
+        dropout: float = 0.0,
+        upsample: Upsample = "transpose",
+        global_skip: bool = False,
+    ) -> None:
+        super().__init__(global_skip)
+        self.side_multiple = self.min_side = 2**num_downs
+        common = dict(norm=norm or instance_norm(), use_bias=use_bias, upsample=upsample)
+        block = UnetSkipBlock(ngf * 8, ngf * 8, **common)  # type: ignore[arg-type]
+        for _ in range(num_downs - 5):  # the deepest levels stay at 8 * ngf channels
+            block = UnetSkipBlock(ngf * 8, ngf * 8, submodule=block, dropout=dropout, **common)  # type: ignore[arg-type]
+        for mult in (4, 2, 1):
+            block = UnetSkipBlock(ngf * mult, ngf * mult * 2, submodule=block, **common)  # type: ignore[arg-type]
+        self.model = UnetSkipBlock(out_channels, ngf, submodule=block, in_channels=in_channels, outermost=True, **common)  # type: ignore[arg-type]
+
+
+GENERATORS: dict[str, Callable[..., Generator]] = {}
+
+
+def register_generator(factory: Callable[..., Generator]) -> Callable[..., Generator]:
+    """Add a named variant; a second variant of the same name is a programming error."""
+    if factory.__name__ in GENERATORS:
+        raise ValueError(f"generator {factory.__name__!r} is registered twice")
+    GENERATORS[factory.__name__] = factory
+    return factory
+
+
+@register_generator
+def resnet_9blocks(*, n_blocks: int | None = None, **kwargs) -> Generator:
+    return ResnetGenerator(n_blocks=9 if n_blocks is None else n_blocks, **kwargs)
+
+
+@register_generator
+def resnet_6blocks(*, n_blocks: int | None = None, **kwargs) -> Generator:
+    return ResnetGenerator(n_blocks=6 if n_blocks is None else n_blocks, **kwargs)
+
+
+@register_generator
+def unet_128(**kwargs) -> Generator:
+    return UnetGenerator(num_downs=7, **kwargs)
+
+
+@register_generator
+def unet_256(**kwargs) -> Generator:
+    return UnetGenerator(num_downs=8, **kwargs)
+
+
+def list_generators() -> list[str]:
+    return sorted(GENERATORS)
+
+
+def create_generator(name: str, **kwargs) -> Generator:
+    if name not in GENERATORS:
+        raise ValueError(f"unknown generator {name!r}; known: {', '.join(list_generators())}")
+    return GENERATORS[name](**kwargs)

@@ -11,7 +11,11 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable
 
+import torch
+import torch.distributed as dist
 from torch import nn
+
+from ..config import Norm
 
 NormLayer = Callable[[int], nn.Module]
 
@@ -20,3 +24,86 @@ def instance_norm(affine: bool = False, eps: float = 1e-5) -> NormLayer:
     """InstanceNorm with optional learnable gamma and beta, never tracking running statistics
     (statistics are always those of the image at hand, in training and in inference alike)."""
     return partial(nn.InstanceNorm2d, affine=affine, eps=eps, track_running_stats=False)
+
+
+class _SumOverRanks(torch.autograd.Function):
+    """All-reduce (sum) whose gradient is the all-reduced gradient: every rank's loss depends on
+    every rank's input through the shared statistics."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        total = tensor.clone()
+        dist.all_reduce(total)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        total = grad.clone()
+        dist.all_reduce(total)
+        return total
+
+
+class SyncBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm whose training statistics are those of the whole batch across all ranks.
+
+    PyTorch's ``nn.SyncBatchNorm`` refuses CPU tensors, so it cannot serve gloo runs. Here the
+    per-channel sums go through an all-reduce whose backward is an all-reduce too, which makes
+    the backward pass correct with no hand-written normalisation gradient, on any backend. Without a process group it is plain
+    BatchNorm, and its state dict is BatchNorm's, so checkpoints move freely between the two.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.training and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+            return super().forward(x)
+        count = torch.tensor([x.numel() / x.shape[1]], device=x.device, dtype=torch.float32)
+        moments = torch.cat([x.float().sum((0, 2, 3)), x.float().square().sum((0, 2, 3)), count])
+        moments = _SumOverRanks.apply(moments)
+        channels = x.shape[1]
+        total = moments[-1]
+        mean = moments[:channels] / total
+        var = moments[channels : 2 * channels] / total - mean.square()
+        if self.track_running_stats and self.running_mean is not None and self.running_var is not None:
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)
+                unbiased = var * total / (total - 1).clamp(min=1)
+                self.running_mean.lerp_(mean, self.momentum or 0.1)
+                self.running_var.lerp_(unbiased, self.momentum or 0.1)
+        shape = (1, channels, 1, 1)
+        y = (x.float() - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
+        if self.affine:
+            y = y * self.weight.view(shape) + self.bias.view(shape)
+        return y.to(x.dtype)
+
+
+def norm_layer(kind: Norm, affine: bool = False) -> NormLayer:
+    """The normalisation ``--norm`` names; ``affine`` gives InstanceNorm learnable gamma and beta
+    (BatchNorm always has them, as in the reference implementation)."""
+    if kind == "instance":
+        return instance_norm(affine)
+    if kind == "batch":
+        return nn.BatchNorm2d
+    if kind == "sync_batch":
+        return SyncBatchNorm2d
+    if kind == "none":
+        return lambda channels: nn.Identity()
+    raise ValueError(f"unknown normalisation {kind!r}")
+
+
+def norm_has_shift(kind: Norm, affine: bool = False) -> bool:
+    """Whether the norm adds its own learnable shift, which makes a bias in the convolution
+    before it redundant (the reference drops the bias then, and its checkpoints show it)."""
+    return kind in ("batch", "sync_batch") or (kind == "instance" and affine)
+
+
+def to_sync_batch_norm(module: nn.Module) -> nn.Module:
+    """Swap every plain BatchNorm2d for :class:`SyncBatchNorm2d`, keeping its weights and
+    buffers: under DDP each rank would otherwise normalise with its own batch's statistics."""
+    for name, child in module.named_children():
+        if type(child) is nn.BatchNorm2d:
+            synced = SyncBatchNorm2d(child.num_features, child.eps, child.momentum, child.affine, child.track_running_stats)
+            synced.load_state_dict(child.state_dict())
+            setattr(module, name, synced.to(next(child.buffers(), torch.empty(0)).device))
+        else:
+            to_sync_batch_norm(child)
+    return module
+

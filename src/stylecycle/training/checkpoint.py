@@ -19,7 +19,7 @@ import torch
 from ..atomic import atomic_path
 from ..errors import CheckpointError, first_line
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: image pools and epoch loss per distributed rank
 CHECKPOINT_DIR = "checkpoints"
 _NAME = re.compile(r"step_(\d+)\.pt$")
 LATEST = "latest"  # a text file in the checkpoint folder naming the newest complete checkpoint
@@ -73,13 +73,22 @@ def prune_checkpoints(run_dir: Path, keep_last: int) -> None:
             old.unlink(missing_ok=True)
 
 
+def read_weights_file(path: Path, map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load`` without unpickling code, or a one-line error."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {first_line(exc)} (is it a stylecycle checkpoint?)") from exc
+
+
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint (a file, or a run folder's newest) into a dict, or raise a one-line error."""
     path = resolve_checkpoint(path)
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"cannot read checkpoint {path}: {first_line(exc)} (is it a stylecycle checkpoint?)") from exc
+    return check_format(read_weights_file(path, map_location), path)
+
+
+def check_format(state: Any, path: Path) -> dict[str, Any]:
+    """``state`` if it is a stylecycle checkpoint this version can read."""
     if not isinstance(state, dict) or "format_version" not in state:
         raise CheckpointError(f"{path} is not a stylecycle checkpoint (no format version)")
     if state["format_version"] > FORMAT_VERSION:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -68,6 +69,22 @@ class Distributed:
         flat /= self.world_size
         for grad, averaged in zip(grads, _unflatten_dense_tensors(flat, grads)):
             grad.copy_(averaged)
+
+    def gather(self, value: Any) -> list[Any]:
+        """Every rank's ``value`` (picklable, tensors on the CPU), in rank order, on every rank."""
+        if not self.active:
+            return [value]
+        gathered: list[Any] = [None] * self.world_size
+        dist.all_gather_object(gathered, value)
+        return gathered
+
+    def mean(self, value: torch.Tensor) -> float:
+        """The mean of a scalar over the ranks, so that decisions taken on it agree."""
+        if self.active:
+            value = value.detach().clone()
+            dist.all_reduce(value)
+            value /= self.world_size
+        return float(value.item())
 
     def all_agree(self, flag: bool, device: torch.device) -> bool:
         """True only when ``flag`` is true on every rank, so that all ranks take the same branch."""

@@ -25,8 +25,17 @@ def log_to_file(run_dir: Path) -> logging.Handler:
 
 @torch.no_grad()
 def sample_grid(model: CycleGAN, real_a: torch.Tensor, real_b: torch.Tensor) -> torch.Tensor:
-    """One column per preview image; rows: A, G_ab(A), G_ba(G_ab(A)), B, G_ba(B), G_ab(G_ba(B))."""
-    fake_b, fake_a = model.G_ab(real_a), model.G_ba(real_b)
-    rows = [real_a, fake_b, model.G_ba(fake_b), real_b, fake_a, model.G_ab(fake_a)]
+    """One column per preview image; rows: A, G_ab(A), G_ba(G_ab(A)), B, G_ba(B), G_ab(G_ba(B)).
+
+    The generators run as translation runs them, in evaluation mode: batch norm then uses its
+    running statistics (no update, and no collective that only rank 0 would join), dropout is off.
+    """
+    training = model.training
+    model.eval()
+    try:
+        fake_b, fake_a = model.G_ab(real_a), model.G_ba(real_b)
+        rows = [real_a, fake_b, model.G_ba(fake_b), real_b, fake_a, model.G_ab(fake_a)]
+    finally:
+        model.train(training)
     return make_grid(torch.cat(rows).float().cpu(), nrow=real_a.shape[0], padding=2, pad_value=1.0)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import re
 import shutil
 import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
@@ -19,15 +21,16 @@ from ..data.datasets import MIN_TRAIN_SIDE, UnpairedImages, UnpairedSampler, sca
 from ..data.io import read_image, save_image
 from ..data.transforms import augment_transform, decode_side, prepare_transform, preview_transform
 from ..device import resolve_device
-from ..errors import ConfigError, DataError, ImageReadError, StylecycleError, TrainingInterrupted
+from ..errors import CheckpointError, ConfigError, DataError, ImageReadError, StylecycleError, TrainingInterrupted
 from ..model import CycleGAN, Losses
+from ..nn.norm import to_sync_batch_norm
 from ..precision import autocast, resolve_precision
 from .checkpoint import CHECKPOINT_DIR, checkpoint_path, load_checkpoint, prune_checkpoints, resolve_checkpoint, save_checkpoint
 from .logging import log, log_to_file, sample_grid
 from .distributed import Distributed
 from .monitor import RunMonitor
 from .pool import ImagePool
-from .schedulers import linear_decay
+from .schedulers import LrFactor, LrSchedule
 from .signals import StopRequest
 
 PREVIEW_IMAGES = 4
@@ -44,6 +47,18 @@ def compile_networks(model: CycleGAN, device: torch.device) -> None:
         raise ConfigError("--compile is not supported on Apple's MPS; train without it")
     for name in NETWORKS:
         getattr(model, name).compile()
+
+
+def numpy_rng_state() -> dict[str, Any]:
+    """NumPy's global RNG state as tensors and plain values (what ``weights_only`` loading accepts).
+    Nothing in stylecycle draws from it, but user code (custom transforms) may."""
+    kind, keys, position, has_gauss, gauss = np.random.get_state()
+    return {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "position": position, "has_gauss": has_gauss, "gauss": gauss}
+
+
+def set_numpy_rng_state(state: dict[str, Any]) -> None:
+    keys = state["keys"].numpy().astype(np.uint32)
+    np.random.set_state((state["kind"], keys, state["position"], state["has_gauss"], state["gauss"]))
 
 
 def all_finite(losses: Losses) -> bool:
@@ -103,14 +118,20 @@ class Trainer:
         constant_steps = round(self.total_steps * train.epochs / epochs) if epochs else self.total_steps
 
         self.model = CycleGAN(config.model, config.loss).to(self.device, memory_format=self.memory_format)
+        if self.dist.active and config.model.norm == "batch":
+            log.info("--norm batch across %d ranks: using synchronised batch statistics", self.dist.world_size)
+            to_sync_batch_norm(self.model)
         self.dist.broadcast_weights(self.model)
         if train.compile:
             compile_networks(self.model, self.device)
         betas = (optim.beta1, optim.beta2)
         self.opt_g = torch.optim.Adam(self.model.generators().parameters(), lr=optim.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.model.discriminators().parameters(), lr=optim.lr, betas=betas)
-        self.sched_g = linear_decay(self.opt_g, constant_steps=constant_steps, total_steps=self.total_steps)
-        self.sched_d = linear_decay(self.opt_d, constant_steps=constant_steps, total_steps=self.total_steps)
+        factor = LrFactor(
+            optim.lr_policy, constant_steps, self.total_steps, step_every=optim.lr_step_epochs * self.steps_per_epoch, gamma=optim.lr_gamma
+        )
+        self.sched_g = LrSchedule(self.opt_g, factor, patience=optim.lr_patience)
+        self.sched_d = LrSchedule(self.opt_d, factor, patience=optim.lr_patience)
         self.precision = resolve_precision(train.precision, self.device)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.pool_a = ImagePool(optim.pool_size, seed=train.seed + 1)
@@ -122,6 +143,7 @@ class Trainer:
         count = min(len(preview_a), len(preview_b))
         self.preview_a, self.preview_b = preview_a[:count].to(self.device), preview_b[:count].to(self.device)
         self.step, self.epoch = 0, 0
+        self.epoch_g_loss = torch.zeros((), device=self.device)  # summed over the epoch's steps, for the plateau policy
         self.bad_steps, self.bad_in_a_row = 0, 0  # steps skipped for non-finite losses
         self.update_skipped = False  # whether the last train_step skipped an update
 
@@ -158,43 +180,20 @@ class Trainer:
         return files_a, files_b
 
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> Losses:
-        """One generator update, then one discriminator update, then the schedules."""
-        model = self.model
-
-        # 1. Generators. The discriminators are frozen meanwhile: their gradients would be thrown away.
-        #    The loss has three parts that share no activations: identity, the round trip from A
-        #    and the one from B. Each is back-propagated as soon as it is computed, so only one
-        #    part's activations are alive at a time; gradients add up, so the update is the same.
-        model.discriminators().requires_grad_(False)
-        self.opt_g.zero_grad(set_to_none=True)
-        with self.autocast():  # a. leave images already in the target domain alone
-            idt_losses = model.identity_losses(real_a, real_b)
-        self.backward(idt_losses)
-        with self.autocast():  # b. A → B fools D_b, and B → A brings it back
-            ab_losses, fake_b = model.round_trip_losses(real_a, "a")
-        self.backward(ab_losses)
-        with self.autocast():  # c. B → A fools D_a, and A → B brings it back
-            ba_losses, fake_a = model.round_trip_losses(real_b, "b")
-        self.backward(ba_losses)
-        g_losses = {**idt_losses, **ab_losses, **ba_losses}
-        self.dist.average_gradients(model.generators())  # distributed: every rank takes the mean step
-        g_finite = self.dist.all_agree(all_finite(g_losses), self.device)  # the same verdict on every rank
-        if g_finite:  # a NaN or Inf would poison the weights
-            self.scaler.step(self.opt_g)
-
-        # 2. Discriminators: real images versus fakes drawn partly from the pools of past fakes.
-        model.discriminators().requires_grad_(True)
-        with self.autocast():
-            d_losses = model.discriminator_losses(real_a, real_b, self.pool_a.query(fake_a), self.pool_b.query(fake_b))
-        self.opt_d.zero_grad(set_to_none=True)
-        self.backward(d_losses)
-        self.dist.average_gradients(model.discriminators())
-        d_finite = self.dist.all_agree(all_finite(d_losses), self.device)
-        if d_finite:
-            self.scaler.step(self.opt_d)
+        """One generator update and one discriminator update (in the recipe's order), then the schedules."""
+        if self.config.optim.d_first:
+            # The discriminators go first, judging the current generators' translations.
+            with torch.no_grad(), self.autocast():
+                fakes = self.model.G_ba(real_b), self.model.G_ab(real_a)
+            d_losses, d_finite = self.discriminator_step(real_a, real_b, *fakes)
+            g_losses, g_finite, _ = self.generator_step(real_a, real_b)
+        else:
+            g_losses, g_finite, fakes = self.generator_step(real_a, real_b)
+            d_losses, d_finite = self.discriminator_step(real_a, real_b, *fakes)
         self.update_skipped = not (g_finite and d_finite)
+        self.epoch_g_loss += torch.stack([loss.detach().float() for loss in g_losses.values()]).sum()
 
-        # 3. The loss scale (fp16 only) and both learning rates move on, one tick per step.
+        # The loss scale (fp16 only) and both learning rates move on, one tick per step.
         self.scaler.update()
         with warnings.catch_warnings():
             # A skipped update (non-finite loss, fp16 overflow) still spends its step of the
@@ -203,6 +202,48 @@ class Trainer:
             self.sched_g.step()
             self.sched_d.step()
         return {name: loss.detach() for name, loss in {**g_losses, **d_losses}.items()}
+
+    def generator_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> tuple[Losses, bool, tuple[torch.Tensor, torch.Tensor]]:
+        """Update both generators; returns their losses, whether they were finite (so the update
+        was taken), and the fakes (B → A, A → B) for the discriminators.
+
+        The discriminators are frozen meanwhile: their gradients would be thrown away. The loss
+        has three parts that share no activations: identity, the round trip from A and the one
+        from B. Each is back-propagated as soon as it is computed, so only one part's activations
+        are alive at a time; gradients add up, so the update is the same.
+        """
+        model = self.model
+        model.discriminators().requires_grad_(False)
+        self.opt_g.zero_grad(set_to_none=True)
+        with self.autocast():  # a. leave images already in the target domain alone
+            idt_losses = model.identity_losses(real_a, real_b)
+        self.backward(idt_losses)
+        with self.autocast():  # b. A → B fools D_b, and B → A brings it back
+            ab_losses, fake_b = model.round_trip_losses(real_a, "a", real_b)
+        self.backward(ab_losses)
+        with self.autocast():  # c. B → A fools D_a, and A → B brings it back
+            ba_losses, fake_a = model.round_trip_losses(real_b, "b", real_a)
+        self.backward(ba_losses)
+        model.discriminators().requires_grad_(True)
+        losses = {**idt_losses, **ab_losses, **ba_losses}
+        return losses, self.update(self.opt_g, model.generators(), losses), (fake_a, fake_b)
+
+    def discriminator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, fake_a: torch.Tensor, fake_b: torch.Tensor) -> tuple[Losses, bool]:
+        """Update both discriminators: real images versus fakes drawn partly from the pools of past fakes."""
+        with self.autocast():
+            losses = self.model.discriminator_losses(real_a, real_b, self.pool_a.query(fake_a), self.pool_b.query(fake_b))
+        self.opt_d.zero_grad(set_to_none=True)
+        self.backward(losses)
+        return losses, self.update(self.opt_d, self.model.discriminators(), losses)
+
+    def update(self, optimizer: torch.optim.Optimizer, networks: torch.nn.Module, losses: Losses) -> bool:
+        """Take the optimiser step unless a loss is NaN or infinite (which would poison the
+        weights); every rank takes the mean step, and all reach the same verdict."""
+        self.dist.average_gradients(networks)
+        finite = self.dist.all_agree(all_finite(losses), self.device)
+        if finite:
+            self.scaler.step(optimizer)
+        return finite
 
     def backward(self, losses: Losses) -> None:
         """Accumulate the gradients of the losses' sum (scaled, for fp16)."""
@@ -247,8 +288,7 @@ class Trainer:
                         if self.step >= self.total_steps:
                             break
                     else:
-                        self.epoch += 1
-                        self.save()
+                        self.end_epoch()
             if not self.due(self.config.train.sample_every):
                 self.write_samples()
             final = self.save()
@@ -264,6 +304,16 @@ class Trainer:
                 self.monitor.close()
             log.removeHandler(handler)
             handler.close()
+
+    def end_epoch(self) -> None:
+        """The plateau policy hears the epoch's mean generator loss (the same on every rank);
+        then a checkpoint."""
+        mean_loss = self.dist.mean(self.epoch_g_loss / self.steps_per_epoch)
+        self.sched_g.epoch_end(mean_loss)
+        self.sched_d.epoch_end(mean_loss)
+        self.epoch += 1
+        self.epoch_g_loss = torch.zeros((), device=self.device)
+        self.save()
 
     def check_finite(self, losses: Losses) -> None:
         """Count steps whose updates :meth:`train_step` skipped for non-finite losses (a verdict
@@ -308,7 +358,7 @@ class Trainer:
             if self.monitor is not None:
                 self.monitor.scalars(
                     self.step,
-                    {**{f"loss/{k}": v.item() for k, v in means.items()}, "lr": self.sched_g.get_last_lr()[0], "images_per_s": images_per_s},
+                    {**{f"loss/{k}": v.item() for k, v in means.items()}, "lr": self.sched_g.last_lr(), "images_per_s": images_per_s},
                 )
         if self.due(self.config.train.sample_every):
             self.write_samples()
@@ -324,17 +374,27 @@ class Trainer:
         return path
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to translate with this run or to continue it."""
+        """Everything needed to translate with this run or to continue it.
+
+        Under DDP every rank must call it: each rank's image pools (which hold its own fakes)
+        and epoch loss are gathered, so that each rank continues with its own.
+        """
+        per_rank = self.dist.gather({
+            "pools": {"a": self.pool_a.state_dict(), "b": self.pool_b.state_dict()},
+            "epoch_g_loss": self.epoch_g_loss.cpu(),
+        })
         return {
             "config": self.config.to_dict(),
             "step": self.step,
             "epoch": self.epoch,
+            "per_rank": per_rank,
             "networks": {name: getattr(self.model, name).state_dict() for name in NETWORKS},
             "optimizers": {"G": self.opt_g.state_dict(), "D": self.opt_d.state_dict()},
             "schedulers": {"G": self.sched_g.state_dict(), "D": self.sched_d.state_dict()},
             "scaler": self.scaler.state_dict(),
-            "pools": {"a": self.pool_a.state_dict(), "b": self.pool_b.state_dict()},
-            "rng": {
+            "rng": {  # the same on every rank: all seed alike and draw alike
+                "python": random.getstate(),
+                "numpy": numpy_rng_state(),
                 "torch": torch.get_rng_state(),
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             },
@@ -342,6 +402,8 @@ class Trainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from a checkpoint of this run: the same steps in the same order follow."""
+        if state["format_version"] < 2:
+            raise CheckpointError("this checkpoint was written by an older stylecycle: it translates, but cannot be resumed")
         for name in NETWORKS:
             getattr(self.model, name).load_state_dict(state["networks"][name])
         self.opt_g.load_state_dict(state["optimizers"]["G"])
@@ -349,8 +411,19 @@ class Trainer:
         self.sched_g.load_state_dict(state["schedulers"]["G"])
         self.sched_d.load_state_dict(state["schedulers"]["D"])
         self.scaler.load_state_dict(state["scaler"])
-        self.pool_a.load_state_dict(state["pools"]["a"], self.device)
-        self.pool_b.load_state_dict(state["pools"]["b"], self.device)
+        per_rank = state["per_rank"]
+        if len(per_rank) != self.dist.world_size:
+            log.warning(
+                "the checkpoint was written by %d ranks and this run has %d: each continues with the image "
+                "pools of rank (its rank modulo %d), so the run goes on, but not exactly as it would have",
+                len(per_rank), self.dist.world_size, len(per_rank),
+            )
+        own = per_rank[self.dist.rank % len(per_rank)]
+        self.pool_a.load_state_dict(own["pools"]["a"], self.device)
+        self.pool_b.load_state_dict(own["pools"]["b"], self.device)
+        self.epoch_g_loss = own["epoch_g_loss"].to(self.device)
+        random.setstate(state["rng"]["python"])
+        set_numpy_rng_state(state["rng"]["numpy"])
         torch.set_rng_state(state["rng"]["torch"])
         if state["rng"]["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
@@ -359,8 +432,9 @@ class Trainer:
     def save(self) -> Path:
         """Rank 0 writes the checkpoint (the ranks' weights are identical); all return its path."""
         path = checkpoint_path(self.run_dir, self.step)
+        state = self.state_dict()  # on every rank: it gathers what differs between them
         if self.dist.is_main:
-            save_checkpoint(self.state_dict(), path)
+            save_checkpoint(state, path)
             prune_checkpoints(self.run_dir, self.config.train.keep_last)
         return path
 

@@ -1,0 +1,87 @@
+"""Frozen VGG features for the perceptual and style losses, with weights from a local file only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import nn
+
+from ..config import Vgg
+from ..errors import ConfigError
+
+# torchvision's ImageNet weights of each VGG (their file names are what the torch hub cache holds).
+WEIGHTS = {"vgg16": torchvision.models.VGG16_Weights.IMAGENET1K_V1, "vgg19": torchvision.models.VGG19_Weights.IMAGENET1K_V1}
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def layer_names(features: nn.Sequential) -> dict[str, int]:
+    """``relu{block}_{n}`` → index in ``features``: the names the style-transfer papers use."""
+    names, block, n = {}, 1, 0
+    for index, layer in enumerate(features):
+        if isinstance(layer, nn.Conv2d):
+            n += 1
+        elif isinstance(layer, nn.ReLU):
+            names[f"relu{block}_{n}"] = index
+        elif isinstance(layer, nn.MaxPool2d):
+            block, n = block + 1, 0
+    return names
+
+
+def default_weights_path(arch: Vgg) -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(WEIGHTS[arch].url).name
+
+
+def load_vgg_state(arch: Vgg, path: Path | None) -> dict[str, torch.Tensor]:
+    """The weights file's state dict; missing or unreadable files name themselves and the fix."""
+    path = Path(path) if path is not None else default_weights_path(arch)
+    if not path.is_file():
+        raise ConfigError(
+            f"the perceptual and style losses need {arch} ImageNet weights, and {path} does not exist: download "
+            f"{WEIGHTS[arch].url} (on a machine with internet) and pass it with --vgg-weights, or put it in "
+            f"{default_weights_path(arch).parent}; nothing is downloaded at run time"
+        )
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same one-line answer
+        raise ConfigError(f"{path} is not a readable {arch} weights file ({type(exc).__name__}); pass torchvision's {Path(WEIGHTS[arch].url).name}") from exc
+
+
+class VggFeatures(nn.Module):
+    """The activations of chosen layers of a frozen, ImageNet-trained VGG, for images in [-1, 1].
+
+    The network is cut after the deepest layer asked for, so unused layers cost nothing.
+    """
+
+    def __init__(self, arch: Vgg, layers: list[str], state: dict[str, torch.Tensor]) -> None:
+        super().__init__()
+        features = getattr(torchvision.models, arch)(weights=None).features
+        names = layer_names(features)
+        unknown = [layer for layer in layers if layer not in names]
+        if unknown:
+            raise ConfigError(f"{arch} has no layer {', '.join(unknown)}; its layers are {', '.join(names)}")
+        try:
+            features.load_state_dict({k.removeprefix("features."): v for k, v in state.items() if not k.startswith("classifier.")})
+        except RuntimeError as exc:
+            raise ConfigError(f"the --vgg-weights file does not hold {arch} weights: {str(exc).splitlines()[0]}") from exc
+        self.layers = {names[layer]: layer for layer in layers}
+        self.features = features[: max(self.layers) + 1].eval().requires_grad_(False)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def train(self, mode: bool = True) -> "VggFeatures":
+        return super().train(False)  # always the frozen, evaluation-mode network
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = ((x + 1) / 2 - self.mean) / self.std
+        out = {}
+        for index, layer in enumerate(self.features):
+            x = layer(x)
+            if index in self.layers:
+                out[self.layers[index]] = x
+        return out
+
+
+def build_vgg_features(arch: Vgg, layers: list[str], weights: Path | None) -> VggFeatures:
+    return VggFeatures(arch, layers, load_vgg_state(arch, weights))
