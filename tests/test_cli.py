@@ -57,7 +57,7 @@ def test_translating_a_folder_skips_and_reports_a_corrupt_file(capsys, caplog, d
     code, out, err = run_cli(capsys, "translate", "--checkpoint", tmp_path / "run", "--input", photos,
                              "--output", tmp_path / "out", "--device", "cpu")
     assert code == 0 and "skipped 1" in out and "broken.jpg" in caplog.text
-    assert (tmp_path / "out" / "nested" / "cat.png").exists()
+    assert (tmp_path / "out" / "nested" / "cat.jpg").exists()  # JPEG stays JPEG (--format auto)
 
 
 @pytest.mark.parametrize(

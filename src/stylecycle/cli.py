@@ -14,7 +14,7 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from .config import Config, TranslateConfig, field_type, flag_name, optional_inner
+from .config import Config, GeneratorName, TranslateConfig, field_type, flag_name, optional_inner
 from .errors import StylecycleError, TrainingInterrupted, user_message
 
 EXIT_USAGE = 2
@@ -64,6 +64,15 @@ def build_parser() -> OneLineParser:
     translate = commands.add_parser("translate", help="translate images with a trained checkpoint", description="Translate images.")
     add_section(translate, TranslateConfig, "translate")
 
+    export = commands.add_parser(
+        "export", help="export one generator as ONNX, TorchScript or safetensors", description="Export a trained generator (checked against PyTorch)."
+    )
+    export.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint file or run folder")
+    export.add_argument("--output", type=Path, required=True, help="file to write (.onnx, .pt, .safetensors)")
+    export.add_argument("--format", choices=["onnx", "torchscript", "safetensors"], required=True)
+    export.add_argument("--direction", choices=["a2b", "b2a"], default="a2b", help="which generator (default: a2b)")
+    export.add_argument("--generator", choices=list(typing.get_args(GeneratorName)), help="architecture of an original CycleGAN generator file")
+
     check = commands.add_parser(
         "check-data", help="show what training would see in a dataset folder", description="Check a dataset before training."
     )
@@ -87,13 +96,26 @@ def run_train(args: argparse.Namespace) -> None:
 
 def run_translate(args: argparse.Namespace) -> None:
     from .inference import Translator
+    from .translate_files import translate_files
 
     config = TranslateConfig(**section_values(args, "translate")).validate()
-    translator = Translator.from_checkpoint(config.checkpoint, config.direction, config.device, config.precision, config.generator)  # type: ignore[arg-type]
-    done, skipped = translator.translate_tree(config.input, config.output)  # type: ignore[arg-type]
-    print(f"translated {done} image(s) into {config.output}" + (f"; skipped {len(skipped)} unreadable" if skipped else ""))
-    if done == 0:
-        raise StylecycleError(f"no image under {config.input} could be translated")
+    translator = Translator.from_checkpoint(
+        config.checkpoint, config.direction, config.device, config.precision, config.generator,  # type: ignore[arg-type]
+        max_pixels=config.max_pixels, tile=config.tile,
+    )
+    report = translate_files(translator, config)
+    notes = [f"skipped {len(report.skipped)} unreadable"] if report.skipped else []
+    notes += [f"{report.existing} already there"] if report.existing else []
+    print(f"translated {report.translated} file(s) into {config.output}" + (f"; {', '.join(notes)}" if notes else ""))
+    if report.translated == 0 and not report.existing:
+        raise StylecycleError(f"nothing under {config.input} could be translated")
+
+
+def run_export(args: argparse.Namespace) -> None:
+    from .export import export_generator
+
+    path = export_generator(args.checkpoint, args.output, args.format, args.direction, args.generator)
+    print(f"exported {args.direction} generator to {path}")
 
 
 def run_check_data(args: argparse.Namespace) -> None:
@@ -112,7 +134,7 @@ def run_make_demo(args: argparse.Namespace) -> None:
     print(f"demo data written to {build_demo_dataset(args.root)}")
 
 
-COMMANDS = {"train": run_train, "translate": run_translate, "check-data": run_check_data, "make-demo": run_make_demo}
+COMMANDS = {"train": run_train, "translate": run_translate, "export": run_export, "check-data": run_check_data, "make-demo": run_make_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

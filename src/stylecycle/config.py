@@ -28,6 +28,7 @@ Upsample = Literal["transpose", "resize-conv"]
 Vgg = Literal["vgg16", "vgg19"]
 LrPolicy = Literal["linear", "step", "plateau", "cosine"]
 Recipe = Literal["cyclegan", "seed"]
+OutputFormat = Literal["auto", "png", "jpeg", "webp"]
 Direction = Literal["a2b", "b2a"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Preprocess = Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"]
@@ -366,18 +367,37 @@ def _flag(section: Any, name: str) -> str:
 
 @dataclass
 class TranslateConfig:
-    checkpoint: Path | None = option(None, "a checkpoint file, or a run folder (its newest checkpoint is used)")
-    input: Path | None = option(None, "an image file, or a folder of images (searched recursively)")
-    output: Path | None = option(None, "folder for the translated images (same stems, sub-folders mirrored)")
+    checkpoint: Path | None = option(
+        None, "a checkpoint file, a run folder (its newest checkpoint), an exported .safetensors file, or an original CycleGAN generator file"
+    )
+    input: Path | None = option(None, "an image or video file, a folder (searched recursively, mirrored) or a quoted glob such as 'photos/**/*.jpg'")
+    output: Path | None = option(None, "folder for the translations (same names, sub-folders mirrored)")
     direction: Direction = option("a2b", "a2b translates domain A images into B; b2a the other way")
     device: str = option("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
     precision: Precision = option("auto", "arithmetic: bf16 where the hardware has bf16, else fp32 (auto); fp32; bf16; fp16")
     generator: GeneratorName | None = option(
         None, "architecture of a bare generator file of the original CycleGAN code (latest_net_G_A.pth); stylecycle checkpoints know their own"
     )
+    format: OutputFormat = option("auto", "output format; auto keeps JPEG, PNG and WebP as they came and writes PNG for the rest")
+    quality: int = option(95, "JPEG and WebP quality, 1-100")
+    batch_size: int = option(1, "images of the same size translated together")
+    skip_existing: bool = option(False, "leave inputs whose output already exists (to continue an interrupted run)")
+    side_by_side: bool = option(False, "write the input and its translation side by side, for comparison")
+    max_pixels: int = option(1024 * 1024, "larger images are translated in overlapping tiles with shared statistics (bounded memory, no seams)")
+    tile: int = option(512, "tile side in pixels, for images above --max-pixels")
+    temporal_smoothing: float = option(
+        0.0, "videos: blend each translated frame with this fraction of the previous output, which reduces flicker (0 to 0.9)"
+    )
 
     def validate(self) -> "TranslateConfig":
         for name in ("checkpoint", "input", "output"):
             if getattr(self, name) is None:
                 raise ConfigError(f"{_flag(self, name)} is required")
+        _positive(self, "batch_size", "max_pixels")
+        if not 1 <= self.quality <= 100:
+            raise ConfigError(f"--quality must be between 1 and 100, got {self.quality}")
+        if self.tile < 128:
+            raise ConfigError(f"--tile must be at least 128 pixels, got {self.tile}")
+        if not 0.0 <= self.temporal_smoothing <= 0.9:
+            raise ConfigError(f"--temporal-smoothing must be between 0 and 0.9, got {self.temporal_smoothing}")
         return self

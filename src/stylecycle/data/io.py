@@ -84,9 +84,19 @@ def read_pil(path: Path, *, min_side: int | None = None) -> Image.Image:
             if min_side is not None:
                 image.draft("RGB", (min_side, min_side))
             image.load()
-            return to_rgb(image)
+            rgb = to_rgb(image)
+            profile = rgb_icc_profile(image)
     except DECODE_ERRORS as exc:  # the header was fine, the pixel data is not (truncated, corrupt)
         raise ImageReadError(path, first_line(exc)) from exc
+    rgb.info = {"icc_profile": profile} if profile else {}
+    return rgb
+
+
+def rgb_icc_profile(image: Image.Image) -> bytes | None:
+    """The image's ICC profile if it describes RGB (the colours of the RGB pixels we produce);
+    a CMYK or grey profile would misdescribe them after conversion, so it is dropped."""
+    profile = image.info.get("icc_profile")
+    return profile if isinstance(profile, bytes) and profile[16:20] == b"RGB " else None
 
 
 def pil_to_uint8(image: Image.Image) -> torch.Tensor:
@@ -124,13 +134,16 @@ def read_image(path: Path, *, min_side: int | None = None) -> torch.Tensor:
     return pil_to_tensor(read_pil(Path(path), min_side=min_side))
 
 
-def save_pil(image: Image.Image, path: Path, *, quality: int = 95) -> None:
-    """Write ``image`` atomically, in the format that ``path``'s extension names."""
+def save_pil(image: Image.Image, path: Path, *, quality: int = 95, icc_profile: bytes | None = None) -> None:
+    """Write ``image`` atomically, in the format that ``path``'s extension names, with
+    ``icc_profile`` embedded where the format has room for one (PNG, JPEG, WebP, TIFF)."""
     path = Path(path)
     fmt = _FORMAT_BY_SUFFIX.get(path.suffix.lower())
     if fmt is None:
         raise StylecycleError(f"cannot write {path}: unknown image extension (use .png, .jpg or .webp)")
-    options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    options: dict = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    if icc_profile and fmt != "BMP":
+        options["icc_profile"] = icc_profile
     try:
         with atomic_path(path) as tmp:
             image.save(tmp, format=fmt, **options)

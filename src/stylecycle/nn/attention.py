@@ -27,7 +27,10 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
-        # (N, 1 head, HW positions, channels)
-        q, k, v = (layer(x).flatten(2).transpose(1, 2).unsqueeze(1) for layer in (self.query, self.key, self.value))
-        attended = F.scaled_dot_product_attention(q, k, v).squeeze(1).transpose(1, 2).reshape(n, c, h, w)
-        return x + self.gate * attended
+        attended = F.scaled_dot_product_attention(positions(self.query(x)), positions(self.key(x)), positions(self.value(x)))
+        return x + self.gate * attended.squeeze(1).transpose(1, 2).reshape(n, c, h, w)
+
+
+def positions(features: torch.Tensor) -> torch.Tensor:
+    """NxCxHxW → Nx1xHWxC: one attention head over the H*W positions."""
+    return features.flatten(2).transpose(1, 2).unsqueeze(1)

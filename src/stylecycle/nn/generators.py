@@ -23,16 +23,17 @@ SKIP_LIMIT = 0.99
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int, min_side: int) -> torch.Tensor:
-    """Pad bottom and right so both sides are multiples of ``multiple`` and at least
-    ``min_side`` (reflecting where the image is big enough, replicating where it is not)."""
-    h, w = x.shape[-2:]
-    target_h = max(min_side, -(-h // multiple) * multiple)
-    target_w = max(min_side, -(-w // multiple) * multiple)
-    pad_h, pad_w = target_h - h, target_w - w
-    if pad_h == 0 and pad_w == 0:
-        return x
-    mode = "reflect" if pad_h < h and pad_w < w else "replicate"
-    return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+    """Pad bottom and right so both sides are multiples of ``multiple`` (by reflection) and at
+    least ``min_side`` (tiny images first grow by replication, having too few pixels to reflect).
+
+    Written without branches on sides of ``min_side`` or more, so that an exported network
+    (ONNX, with symbolic height and width) keeps working at every such size.
+    """
+    h, w = x.shape[-2], x.shape[-1]
+    if h < min_side or w < min_side:
+        x = F.pad(x, [0, max(0, min_side - w), 0, max(0, min_side - h)], mode="replicate")
+        h, w = x.shape[-2], x.shape[-1]
+    return F.pad(x, [0, (-w) % multiple, 0, (-h) % multiple], mode="reflect")
 
 
 def upsampling(upsample: Upsample, in_channels: int, out_channels: int, kernel: int, bias: bool) -> nn.Module:
@@ -58,20 +59,20 @@ class Generator(nn.Module):
     reference layout.
     """
 
-    model: nn.Module
-    side_multiple: int
-    min_side: int
-
-    def __init__(self, global_skip: bool) -> None:
+    def __init__(self, global_skip: bool, side_multiple: int, min_side: int) -> None:
+        """Subclasses then set ``self.model``, the network proper; its input sides must be
+        multiples of ``side_multiple`` and at least ``min_side``."""
         super().__init__()
         self.global_skip = global_skip
+        self.side_multiple, self.min_side = side_multiple, min_side
+        self.skip_limit = SKIP_LIMIT  # an attribute, not a global, so that TorchScript can see it
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
+        h, w = x.shape[-2], x.shape[-1]
         x = pad_to_multiple(x, self.side_multiple, self.min_side)
         out = self.model(x)
         if self.global_skip:
-            out = out + torch.atanh(x.clamp(-SKIP_LIMIT, SKIP_LIMIT))
+            out = out + torch.atanh(x.clamp(-self.skip_limit, self.skip_limit))
         return torch.tanh(out)[..., :h, :w]
 
 
@@ -100,10 +101,6 @@ class ResnetGenerator(Generator):
     block in their middle if ``attention``), two upsamplings, 7x7 head and tanh (Johnson et al.,
     as used by CycleGAN)."""
 
-    # Two stride-2 downsamplings: sides divisible by 4, and at least 8 pixels so that the 3x3
-    # reflection pads of the bottleneck still have a neighbour to reflect.
-    side_multiple, min_side = 4, 8
-
     def __init__(
         self,
         in_channels: int = 3,
@@ -118,7 +115,9 @@ class ResnetGenerator(Generator):
         upsample: Upsample = "transpose",
         global_skip: bool = False,
     ) -> None:
-        super().__init__(global_skip)
+        # Two stride-2 downsamplings: sides divisible by 4, and at least 8 pixels so that the 3x3
+        # reflection pads of the bottleneck still have a neighbour to reflect.
+        super().__init__(global_skip, side_multiple=4, min_side=8)
         norm = norm or instance_norm()
         layers: list[nn.Module] = [
             nn.ReflectionPad2d(3),
@@ -192,8 +191,7 @@ class UnetGenerator(Generator):
         upsample: Upsample = "transpose",
         global_skip: bool = False,
     ) -> None:
-        super().__init__(global_skip)
-        self.side_multiple = self.min_side = 2**num_downs
+        super().__init__(global_skip, side_multiple=2**num_downs, min_side=2**num_downs)
         common = dict(norm=norm or instance_norm(), use_bias=use_bias, upsample=upsample)
         block = UnetSkipBlock(ngf * 8, ngf * 8, **common)  # type: ignore[arg-type]
         for _ in range(num_downs - 5):  # the deepest levels stay at 8 * ngf channels
