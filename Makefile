@@ -31,6 +31,7 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/inference.py
 	$(BIN)/python benchmarks/data.py
 
 clean:
