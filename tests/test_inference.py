@@ -184,3 +184,13 @@ def test_torchscript_and_safetensors_exports_reload_to_the_same_outputs(checkpoi
     assert main(["export", "--checkpoint", str(checkpoint), "--direction", "b2a", "--format", "torchscript", "--output", str(tmp_path / "g.pt")]) == 0
     scripted = torch.jit.load(str(tmp_path / "g.pt"))
     assert (scripted(image) - expected).abs().max().item() <= 1e-5
+
+
+def test_a_side_by_side_video_holds_the_source_beside_its_translation(checkpoint, tmp_path):
+    import av
+
+    make_video(tmp_path / "clip.mp4", frames=3, fps=8, with_audio=False)
+    assert main(["translate", "--checkpoint", str(checkpoint), "--input", str(tmp_path / "clip.mp4"), "--output", str(tmp_path / "out"), "--device", "cpu", "--side-by-side"]) == 0
+    with av.open(str(tmp_path / "out" / "clip.mp4")) as result:
+        assert (result.streams.video[0].width, result.streams.video[0].height) == (128, 48)
+        assert sum(1 for _ in result.decode(video=0)) == 3

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from .atomic import atomic_path
 from .errors import ConfigError, DataError, first_line
+from .translate_files import side_by_side as pair_side_by_side
 
 if TYPE_CHECKING:
     from .inference import Translator
@@ -80,10 +81,7 @@ def translate_video(translator: "Translator", source: Path, target: Path, *, smo
                             previous = translated
                             result = Image.fromarray(np.clip(np.round(translated), 0, 255).astype(np.uint8))
                             if side_by_side:
-                                sheet = Image.new("RGB", (picture.width * 2, picture.height))
-                                sheet.paste(picture, (0, 0))
-                                sheet.paste(result, (picture.width, 0))
-                                result = sheet
+                                result = pair_side_by_side(picture, result)
                             new = av.VideoFrame.from_image(result.crop((0, 0, encoded.width, encoded.height)))
                             new.pts = frames
                             for out_packet in encoded.encode(new):
