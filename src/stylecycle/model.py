@@ -24,12 +24,16 @@ Losses = dict[str, torch.Tensor]
 Domain = Literal["a", "b"]
 
 
+def norm_options(model: ModelConfig) -> dict:
+    """The norm layer of every network, and whether convolutions before it need a bias."""
+    return {"norm": norm_layer(model.norm, model.norm_affine), "use_bias": not norm_has_shift(model.norm, model.norm_affine)}
+
+
 def build_generator(model: ModelConfig) -> Generator:
     """A freshly initialised generator as ``model`` describes it (training and inference alike)."""
     options = dict(
         ngf=model.ngf,
-        norm=norm_layer(model.norm, model.norm_affine),
-        use_bias=not norm_has_shift(model.norm, model.norm_affine),
+        **norm_options(model),
         dropout=model.dropout,
         upsample=model.upsample,
         global_skip=model.global_skip,
@@ -52,8 +56,7 @@ def build_discriminator(model: ModelConfig) -> nn.Module:
         n_layers=model.n_layers_d,
         scales=model.d_scales,
         ndf=model.ndf,
-        norm=norm_layer(model.norm, model.norm_affine),
-        use_bias=not norm_has_shift(model.norm, model.norm_affine),
+        **norm_options(model),
     )
     discriminator = init_weights(discriminator, model.init, model.init_gain)
     return with_spectral_norm(discriminator) if model.spectral_norm else discriminator

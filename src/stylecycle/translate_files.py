@@ -28,6 +28,7 @@ log = logging.getLogger("stylecycle")
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm"})
 SUFFIX_OF_FORMAT = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
 KEPT_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})  # formats "auto" writes back as they came
+TRANSLATABLE = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
 
 
 @dataclass
@@ -40,18 +41,18 @@ class Report:
 def expand_input(source: Path) -> list[tuple[Path, Path]]:
     """(file, path relative to the output folder) for a file, a folder (recursive) or a glob."""
     if source.is_dir():
-        files = candidate_files(source) + [p for p in sorted(source.rglob("*")) if p.suffix.lower() in VIDEO_EXTENSIONS]
+        files = candidate_files(source, TRANSLATABLE)
         if not files:
             raise DataError(f"--input {source} holds no images or videos")
         return [(path, path.relative_to(source)) for path in files]
     if source.is_file():
-        if source.suffix.lower() not in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS:
+        if source.suffix.lower() not in TRANSLATABLE:
             raise DataError(f"--input {source} is neither an image nor a video file (by its extension)")
         return [(source, Path(source.name))]
     if glob.has_magic(str(source)):
         base = Path(*iter_until_magic(source.parts))  # the folder the pattern starts in: mirrored from there
         matches = [Path(p) for p in sorted(glob.glob(str(source), recursive=True))]
-        files = [p for p in matches if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS]
+        files = [p for p in matches if p.is_file() and p.suffix.lower() in TRANSLATABLE]
         if not files:
             raise DataError(f"--input {source} matches no image or video files")
         return [(path, path.relative_to(base)) for path in files]

@@ -35,9 +35,10 @@ class ImageScan:
         return f"skipped {len(self.skipped)} of {len(self.files) + len(self.skipped)} files in {self.folder} ({named}{more})"
 
 
-def candidate_files(folder: Path) -> list[Path]:
-    """Files under ``folder`` with an image extension (any case), recursively; hidden files and
-    folders are ignored, and symlinked folders are followed once (a link loop ends there)."""
+def candidate_files(folder: Path, extensions: frozenset[str] = IMAGE_EXTENSIONS) -> list[Path]:
+    """Files under ``folder`` with one of ``extensions`` (any case; images by default),
+    recursively; hidden files and folders are ignored, and symlinked folders are followed once
+    (a link loop ends there)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"image folder {folder} does not exist (or is not a folder)")
@@ -49,7 +50,7 @@ def candidate_files(folder: Path) -> list[Path]:
             continue
         visited.add((stat.st_dev, stat.st_ino))
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found += [Path(root) / f for f in files if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS]
+        found += [Path(root) / f for f in files if not f.startswith(".") and Path(f).suffix.lower() in extensions]
     return sorted(found)
 
 
