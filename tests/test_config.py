@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from stylecycle.cli import build_parser
-from stylecycle.config import Config, TranslateConfig, flag_name
+from stylecycle.config import Config, TranslateConfig, flag_name, read_config_file
 from stylecycle.errors import ConfigError
 
 
@@ -38,3 +38,45 @@ def test_defaults_are_the_cyclegan_papers():
     assert (config.optim.lr, config.optim.beta1, config.optim.beta2, config.optim.pool_size) == (2e-4, 0.5, 0.999, 50)
     assert (config.model.generator, config.model.ngf, config.model.ndf, config.model.n_layers_d) == ("resnet_9blocks", 64, 64, 3)
     assert (config.model.norm, config.model.discriminator, config.optim.lr_policy, config.optim.d_first) == ("instance", "patch", "linear", False)
+
+
+def test_a_config_written_as_yaml_reads_back_equal(tmp_path):
+    config = Config()
+    config.data.root, config.model.generator, config.optim.lr, config.model.n_blocks = Path("d"), "unet_128", 3e-4, None
+    config.to_yaml(tmp_path / "c.yaml", header="written by a test")
+    assert (tmp_path / "c.yaml").read_text().startswith("# written by a test\n")
+    assert Config().updated(read_config_file(tmp_path / "c.yaml")) == config
+
+
+def test_a_config_file_may_set_some_options_in_yaml_spellings(tmp_path):
+    (tmp_path / "c.yaml").write_text("optim:\n  lr: 1e-4\ndata:\n  flip: 'false'\n  size: 128.0\n")
+    assert read_config_file(tmp_path / "c.yaml") == {
+        "data": {"flip": False, "size": 128}, "model": {}, "loss": {}, "optim": {"lr": 1e-4}, "train": {}
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("model:\n  wings: 2\n", "unknown config keys in section 'model'.*wings"),
+        ("engine:\n  lr: 1\n", "unknown sections.*engine"),
+        ("model:\n  generator: resnet_99\n", "'resnet_99' is not one of resnet_9blocks"),
+        ("data:\n  size: 1.5\n", "section 'data': 1.5 is not a whole number"),
+        ("data:\n  flip: maybe\n", "'maybe' is not true or false"),
+        ("- just\n- a list\n", "must map sections"),
+        ("model: [unclosed\n", "is not valid YAML"),
+    ],
+)
+def test_a_bad_config_file_gets_one_line_naming_the_problem(tmp_path, text, message):
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=message) as caught:
+        read_config_file(tmp_path / "c.yaml")
+    assert "c.yaml" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_train_flags_override_the_config_file(tmp_path):
+    from stylecycle.cli import given_options
+
+    (tmp_path / "c.yaml").write_text("optim:\n  lr: 1.0e-4\n  beta1: 0.9\n")
+    args = build_parser().parse_args(["train", "--config", str(tmp_path / "c.yaml"), "--lr", "5e-4"])
+    assert given_options(args)["optim"] == {"lr": 5e-4, "beta1": 0.9}

@@ -14,7 +14,7 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from .config import Config, GeneratorName, TranslateConfig, field_type, flag_name, optional_inner
+from .config import Config, GeneratorName, TranslateConfig, field_type, flag_name, optional_inner, read_config_file
 from .errors import StylecycleError, TrainingInterrupted, user_message
 
 EXIT_USAGE = 2
@@ -53,13 +53,28 @@ def section_values(namespace: argparse.Namespace, prefix: str) -> dict[str, Any]
     return {key.split(".", 1)[1]: value for key, value in vars(namespace).items() if key.startswith(prefix + ".")}
 
 
+def add_config_sections(parser: argparse.ArgumentParser) -> None:
+    """``--config FILE`` and one flag per field of the training config."""
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="a YAML config (such as the best.yaml `stylecycle tune` writes); flags given override it"
+    )
+    for f in dataclasses.fields(Config):
+        add_section(parser, f.default_factory, f.name)  # type: ignore[arg-type]
+
+
+def given_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The training options the user set, {section: {field: value}}: the --config file's,
+    overridden by the flags typed."""
+    from_file = read_config_file(args.config) if args.config else {}
+    return {f.name: {**from_file.get(f.name, {}), **section_values(args, f.name)} for f in dataclasses.fields(Config)}
+
+
 def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="stylecycle", description="Unpaired image-to-image style transfer with CycleGAN.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
 
     train = commands.add_parser("train", help="train a CycleGAN on two folders of images", description="Train a CycleGAN.")
-    for f in dataclasses.fields(Config):
-        add_section(train, f.default_factory, f.name)  # type: ignore[arg-type]
+    add_config_sections(train)
 
     translate = commands.add_parser("translate", help="translate images with a trained checkpoint", description="Translate images.")
     add_section(translate, TranslateConfig, "translate")
@@ -86,7 +101,7 @@ def build_parser() -> OneLineParser:
 def run_train(args: argparse.Namespace) -> None:
     from .training.trainer import Trainer, resume_trainer
 
-    given = {f.name: section_values(args, f.name) for f in dataclasses.fields(Config)}
+    given = given_options(args)
     resume = given["train"].get("resume")
     trainer = resume_trainer(resume, given) if resume else Trainer(Config.from_recipe(given))
     final = trainer.run()

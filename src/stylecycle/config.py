@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import ConfigError
+from .atomic import atomic_path
+from .errors import ConfigError, first_line
 
 GanLoss = Literal["lsgan", "vanilla", "hinge", "wgangp"]
 CycleLoss = Literal["l1", "mse"]
@@ -293,16 +294,56 @@ class Config:
     @classmethod
     def from_dict(cls, raw: dict[str, dict[str, Any]]) -> "Config":
         """Rebuild a config, refusing keys this version does not know (a newer checkpoint)."""
-        parts = {}
-        for f in dataclasses.fields(cls):
-            section_cls = f.default_factory  # type: ignore[misc]
-            values = dict(raw.get(f.name, {}))
-            known = {sf.name: sf for sf in dataclasses.fields(section_cls)}
-            unknown = set(values) - set(known)
-            if unknown:
-                raise ConfigError(f"unknown config keys in section '{f.name}': {', '.join(sorted(unknown))}")
-            parts[f.name] = section_cls(**{k: coerce(field_type(section_cls, k), v) for k, v in values.items()})
-        return cls(**parts)
+        return cls().updated(typed_sections(raw, "the stored config"))
+
+    def to_yaml(self, path: Path, *, header: str = "") -> Path:
+        """Write the config as a YAML file that ``stylecycle train --config`` reads back."""
+        import yaml
+
+        comment = "".join(f"# {line}\n" for line in header.splitlines())
+        with atomic_path(Path(path)) as tmp:
+            tmp.write_text(comment + yaml.safe_dump(self.to_dict(), sort_keys=False))
+        return Path(path)
+
+
+def read_config_file(path: Path) -> dict[str, dict[str, Any]]:
+    """The options a YAML config file sets, as ``{section: {field: value}}`` with typed values.
+
+    A file may set any subset of the fields (``stylecycle tune`` writes all of them); the flags
+    typed on the command line override it."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {first_line(exc)}") from exc
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise ConfigError(f"config file {path} must map sections ({', '.join(SECTION_NAMES)}) to options")
+    return typed_sections(raw, f"config file {path}")
+
+
+def typed_sections(raw: dict[str, dict[str, Any]], source: str) -> dict[str, dict[str, Any]]:
+    """``raw`` ({section: {field: plain value}}) with each value converted to its field's type;
+    unknown sections, unknown fields and values of the wrong kind are refused, naming ``source``."""
+    unknown_sections = set(raw) - set(SECTION_NAMES)
+    if unknown_sections:
+        raise ConfigError(f"unknown sections in {source}: {', '.join(sorted(unknown_sections))} (known: {', '.join(SECTION_NAMES)})")
+    typed: dict[str, dict[str, Any]] = {}
+    for f in dataclasses.fields(Config):
+        section_cls = f.default_factory  # type: ignore[misc]
+        values = dict(raw.get(f.name) or {})
+        unknown = set(values) - {sf.name for sf in dataclasses.fields(section_cls)}
+        if unknown:
+            raise ConfigError(f"unknown config keys in section '{f.name}' of {source}: {', '.join(sorted(unknown))}")
+        try:
+            typed[f.name] = {k: coerce(field_type(section_cls, k), v) for k, v in values.items()}
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{source}, section '{f.name}': {first_line(exc)}") from exc
+    return typed
 
 
 # Each recipe's defaults, over the fields' own (which are the cyclegan recipe's).
@@ -318,6 +359,9 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
         "optim": {"lr": 2e-4, "beta1": 0.9, "beta2": 0.999, "pool_size": 0, "d_first": True},
     },
 }
+
+
+SECTION_NAMES = tuple(f.name for f in dataclasses.fields(Config))
 
 
 def sections(config: Config) -> list[Any]:
@@ -338,14 +382,26 @@ def optional_inner(tp: Any) -> tuple[Any, bool]:
 
 
 def coerce(tp: Any, value: Any) -> Any:
-    """Convert a stored plain value back into the field's declared type."""
+    """Convert a plain value (stored, or read from YAML) into the field's declared type."""
     inner, nullable = optional_inner(tp)
-    if value is None and nullable:
-        return None
+    if value is None:
+        if nullable:
+            return None
+        raise ValueError(f"a value is required, got null (expected {getattr(inner, '__name__', inner)})")
     if inner is Path:
         return Path(value)
     if typing.get_origin(inner) is Literal:
+        if value not in typing.get_args(inner):
+            raise ValueError(f"{value!r} is not one of {', '.join(map(str, typing.get_args(inner)))}")
         return value
+    if inner is bool:
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if not isinstance(value, bool):
+            raise ValueError(f"{value!r} is not true or false")
+        return value
+    if inner is int and isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{value!r} is not a whole number")
     return inner(value)
 
 
