@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn
 
 from .config import Config, GeneratorName, TranslateConfig, field_type, flag_name, optional_inner, read_config_file
-from .errors import StylecycleError, TrainingInterrupted, user_message
+from .errors import ConfigError, StylecycleError, TrainingInterrupted, user_message
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -93,8 +93,15 @@ def build_parser() -> OneLineParser:
     )
     check.add_argument("root", type=Path, help="a dataset folder (with trainA/, trainB/, ...) or one folder of images")
 
-    demo = commands.add_parser("make-demo", help="build the bundled demo dataset (no download)", description="Build the demo dataset.")
-    demo.add_argument("root", type=Path, help="folder to write trainA/, trainB/, testA/, testB/ into")
+    benchmark = commands.add_parser(
+        "make-benchmark", aliases=["make-demo"], help="build the demo dataset, a task with a known answer (no download)",
+        description="Build the demo/benchmark dataset: photographs (A) and a documented stylisation of them (B), unpaired, "
+        "with validation and test photographs and their true stylisations.",
+    )
+    benchmark.add_argument("root", type=Path, help="folder to write trainA/, trainB/, valA/, valB/, testA/, testB/ into")
+    benchmark.add_argument("--train-per-domain", type=int, default=120, metavar="N", help="training crops per domain (default: 120)")
+    benchmark.add_argument("--size", type=int, default=128, metavar="N", help="side of the training crops in pixels (default: 128)")
+    benchmark.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the crop positions (default: 0)")
     return parser
 
 
@@ -143,13 +150,17 @@ def run_check_data(args: argparse.Namespace) -> None:
     print(f"{problems} file(s) will be skipped" if problems else "every image is usable")
 
 
-def run_make_demo(args: argparse.Namespace) -> None:
+def run_make_benchmark(args: argparse.Namespace) -> None:
     from .data.demo import build_demo_dataset
 
-    print(f"demo data written to {build_demo_dataset(args.root)}")
+    for name in ("train_per_domain", "size"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    root = build_demo_dataset(args.root, train_per_domain=args.train_per_domain, side=args.size, seed=args.seed)
+    print(f"benchmark data written to {root} (valB/ and testB/ hold the true stylisations of valA/ and testA/)")
 
 
-COMMANDS = {"train": run_train, "translate": run_translate, "export": run_export, "check-data": run_check_data, "make-demo": run_make_demo}
+COMMANDS = {"train": run_train, "translate": run_translate, "export": run_export, "check-data": run_check_data, "make-benchmark": run_make_benchmark, "make-demo": run_make_benchmark}
 
 
 def main(argv: list[str] | None = None) -> int:

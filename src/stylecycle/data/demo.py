@@ -1,15 +1,18 @@
-"""Bundled demo data: photographs versus a posterised "warm poster" rendering of them.
+"""The demo and benchmark data: photographs versus a posterised "warm poster" rendering of them.
 
 Built at run time, with no download, from the public-domain photographs that scikit-image
 ships (astronaut, coffee, rocket, Hubble deep field, Chelsea the cat). Domain A holds crops of
 the photographs; domain B holds *other* crops of the same photographs passed through
 :func:`stylize`, so the two domains are unpaired but the mapping between them is known exactly.
-That makes the demo a task with a known answer: ``testB/`` holds the true stylisation of each
-``testA/`` image under the same file name, so a translation can be scored against it.
+That makes it a task with a known answer: ``valB/`` and ``testB/`` hold the true stylisation of
+each ``valA/`` and ``testA/`` image under the same file name, so a translation can be scored
+against it (``stylecycle evaluate``), and hyper-parameters tuned on the validation pair
+(``stylecycle tune``) without looking at the test pair.
 
-Held-out pixels: training crops come from the left 70% of each photograph; the test images
-are the right 30% strips of those photographs plus the whole of Chelsea the cat, which no
-training crop ever shows.
+Held-out pixels: each photograph is cut into three parts that share no pixel. Training crops
+come from the top 75% of its left 70%; the validation images are the bottom 25% of that left
+part; the test images are the right 30% strips, plus the whole of Chelsea the cat, which no
+training or validation image shows.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from .io import save_pil
 
 TRAIN_PHOTOS = ("astronaut", "coffee", "rocket", "hubble_deep_field")
 TEST_ONLY_PHOTOS = ("chelsea",)
-TRAIN_FRACTION = 0.7
+TRAIN_FRACTION = 0.7  # of each photograph's width; the rest is test
+VALIDATION_FRACTION = 0.25  # of the height of the left part; the rest is training
 
 # The "warm poster" palette: a colour matrix that pushes blues towards ochre and sepia.
 WARM_PALETTE = np.array([[1.05, 0.25, 0.00], [0.10, 0.85, 0.05], [0.00, 0.15, 0.55]], dtype=np.float32)
@@ -68,24 +72,29 @@ def random_crops(photos: list[Image.Image], count: int, side: int, rng: np.rando
 
 
 def build_demo_dataset(root: Path, *, train_per_domain: int = 120, side: int = 128, seed: int = 0) -> Path:
-    """Write ``trainA``, ``trainB``, ``testA`` and ``testB`` under ``root`` and return it."""
+    """Write ``trainA``, ``trainB``, ``valA``, ``valB``, ``testA`` and ``testB`` under ``root``
+    and return it. The held-out parts do not depend on the arguments, so scores of runs trained
+    with different settings are comparable."""
     root = Path(root)
     rng = np.random.default_rng(seed)
-    train_parts, test_images = [], {}
+    train_parts, held_out = [], {"val": {}, "test": {}}
     for name in TRAIN_PHOTOS:
         photo = load_photo(name)
-        split = int(photo.width * TRAIN_FRACTION)
-        train_parts.append(photo.crop((0, 0, split, photo.height)))
-        test_images[f"{name}_right"] = photo.crop((split, 0, photo.width, photo.height))
+        split_x = int(photo.width * TRAIN_FRACTION)
+        split_y = int(photo.height * (1 - VALIDATION_FRACTION))
+        train_parts.append(photo.crop((0, 0, split_x, split_y)))
+        held_out["val"][f"{name}_bottom"] = photo.crop((0, split_y, split_x, photo.height))
+        held_out["test"][f"{name}_right"] = photo.crop((split_x, 0, photo.width, photo.height))
     for name in TEST_ONLY_PHOTOS:
-        test_images[name] = load_photo(name)
+        held_out["test"][name] = load_photo(name)
 
     # Independent crops for each domain: no B image is the stylisation of an A image.
     for i, crop in enumerate(random_crops(train_parts, train_per_domain, side, rng)):
         save_pil(crop, root / "trainA" / f"{i:04d}.png")
     for i, crop in enumerate(random_crops(train_parts, train_per_domain, side, rng)):
         save_pil(stylize(crop), root / "trainB" / f"{i:04d}.png")
-    for name, image in test_images.items():
-        save_pil(image, root / "testA" / f"{name}.png")
-        save_pil(stylize(image), root / "testB" / f"{name}.png")
+    for split, images in held_out.items():
+        for name, image in images.items():
+            save_pil(image, root / f"{split}A" / f"{name}.png")
+            save_pil(stylize(image), root / f"{split}B" / f"{name}.png")
     return root
