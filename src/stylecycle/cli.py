@@ -14,7 +14,7 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from .config import Config, GeneratorName, TranslateConfig, field_type, flag_name, optional_inner, read_config_file
+from .config import Config, EvaluateConfig, GeneratorName, TranslateConfig, field_type, flag_name, optional_inner, read_config_file
 from .errors import ConfigError, StylecycleError, TrainingInterrupted, user_message
 
 EXIT_USAGE = 2
@@ -88,6 +88,12 @@ def build_parser() -> OneLineParser:
     export.add_argument("--direction", choices=["a2b", "b2a"], default="a2b", help="which generator (default: a2b)")
     export.add_argument("--generator", choices=list(typing.get_args(GeneratorName)), help="architecture of an original CycleGAN generator file")
 
+    evaluate = commands.add_parser(
+        "evaluate", help="score translations: PSNR/SSIM against references, FID/KID against a target folder",
+        description="Score translated images (or translate with a checkpoint first): metrics.json, metrics.md and comparison.png.",
+    )
+    add_section(evaluate, EvaluateConfig, "evaluate")
+
     check = commands.add_parser(
         "check-data", help="show what training would see in a dataset folder", description="Check a dataset before training."
     )
@@ -140,6 +146,18 @@ def run_export(args: argparse.Namespace) -> None:
     print(f"exported {args.direction} generator to {path}")
 
 
+def run_evaluate(args: argparse.Namespace) -> None:
+    from .evaluate_checkpoints import evaluate
+
+    folder, result = evaluate(EvaluateConfig(**section_values(args, "evaluate")))
+    if isinstance(result, list):
+        print((folder / "over_training.md").read_text(), end="")
+        print(f"reports for {len(result)} checkpoint(s) under {folder}; metrics against the step: {folder / 'over_training.png'}")
+    else:
+        print(result.to_markdown(), end="")
+        print(f"report: {folder / 'metrics.md'}, {folder / 'metrics.json'}" + (f", {folder / 'comparison.png'}" if (folder / "comparison.png").exists() else ""))
+
+
 def run_check_data(args: argparse.Namespace) -> None:
     from .data.check import check_dataset
 
@@ -160,7 +178,7 @@ def run_make_benchmark(args: argparse.Namespace) -> None:
     print(f"benchmark data written to {root} (valB/ and testB/ hold the true stylisations of valA/ and testA/)")
 
 
-COMMANDS = {"train": run_train, "translate": run_translate, "export": run_export, "check-data": run_check_data, "make-benchmark": run_make_benchmark, "make-demo": run_make_benchmark}
+COMMANDS = {"train": run_train, "translate": run_translate, "evaluate": run_evaluate, "export": run_export, "check-data": run_check_data, "make-benchmark": run_make_benchmark, "make-demo": run_make_benchmark}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -457,3 +457,49 @@ class TranslateConfig:
         if not 0.0 <= self.temporal_smoothing <= 0.9:
             raise ConfigError(f"--temporal-smoothing must be between 0 and 0.9, got {self.temporal_smoothing}")
         return self
+
+
+@dataclass
+class EvaluateConfig:
+    outputs: Path | None = option(None, "folder of translated images to score (or use --checkpoint to translate --inputs first)")
+    references: Path | None = option(
+        None, "folder of the images the translations should have become, with the same file names: PSNR and SSIM"
+    )
+    target: Path | None = option(None, "folder of real target-domain images, any names: FID and KID")
+    inputs: Path | None = option(
+        None, "folder of the untranslated inputs (same names): the comparison sheet's first column and the identity baseline"
+    )
+    checkpoint: Path | None = option(None, "a checkpoint or run folder: translate --inputs with it, then score the result")
+    all_checkpoints: bool = option(False, "with a run folder as --checkpoint: score every checkpoint it kept, to see the metrics over training")
+    report: Path | None = option(
+        None, "folder for metrics.json, metrics.md, comparison.png (and the translations); default: RUN/evaluation or OUTPUTS_evaluation"
+    )
+    direction: Direction = option("a2b", "with --checkpoint: a2b translates domain A images into B; b2a the other way")
+    device: str = option("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    precision: Precision = option("auto", "arithmetic of the translation: bf16 where the hardware has bf16, else fp32 (auto); fp32; bf16; fp16")
+    inception_weights: Path | None = option(
+        None, "torch-fidelity's Inception weights file for FID and KID; default: its file in the torch hub cache. Never downloaded"
+    )
+    sheet_images: int = option(8, "images (rows) on the comparison sheet")
+
+    def validate(self) -> "EvaluateConfig":
+        if (self.outputs is None) == (self.checkpoint is None):
+            raise ConfigError("give either --outputs (translated images) or --checkpoint with --inputs (to translate them first)")
+        if self.checkpoint is not None and self.inputs is None:
+            raise ConfigError("--checkpoint needs --inputs: the images to translate and score")
+        if self.all_checkpoints and self.checkpoint is None:
+            raise ConfigError("--all-checkpoints needs --checkpoint RUN_DIR")
+        if self.references is None and self.target is None:
+            raise ConfigError("nothing to compare with: give --references (PSNR, SSIM) and/or --target (FID, KID)")
+        _non_negative(self, "sheet_images")
+        return self
+
+    def report_folder(self) -> Path:
+        if self.report is not None:
+            return Path(self.report)
+        if self.checkpoint is not None:
+            from .training.checkpoint import run_folder
+
+            run = Path(self.checkpoint)
+            return (run if run.is_dir() else run_folder(run)) / "evaluation"
+        return Path(f"{self.outputs}_evaluation")

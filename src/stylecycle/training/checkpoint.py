@@ -29,11 +29,23 @@ def checkpoint_path(run_dir: Path, step: int) -> Path:
     return Path(run_dir) / CHECKPOINT_DIR / f"step_{step:08d}.pt"
 
 
+def checkpoint_step(path: Path) -> int | None:
+    """The training step in a checkpoint's file name (``step_00000200.pt`` → 200), if it has one."""
+    match = _NAME.search(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
+def run_folder(checkpoint: Path) -> Path:
+    """The run folder a checkpoint file belongs to (the folder holding its checkpoints folder)."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.parent.parent if checkpoint.parent.name == CHECKPOINT_DIR else checkpoint.parent
+
+
 def list_checkpoints(run_dir: Path) -> list[Path]:
     """The run's checkpoints, oldest step first."""
     folder = Path(run_dir) / CHECKPOINT_DIR
-    found = [p for p in folder.glob("step_*.pt") if _NAME.search(p.name)] if folder.is_dir() else []
-    return sorted(found, key=lambda p: int(_NAME.search(p.name).group(1)))  # type: ignore[union-attr]
+    found = [p for p in folder.glob("step_*.pt") if checkpoint_step(p) is not None] if folder.is_dir() else []
+    return sorted(found, key=checkpoint_step)  # type: ignore[arg-type]
 
 
 def resolve_checkpoint(path: Path) -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from ..atomic import atomic_path
+from ..plots import pyplot, save_figure
 
 STATS_FILE = "stats.jsonl"
 
@@ -57,14 +58,9 @@ def write_loss_plot(run_dir: Path) -> Path | None:
     stats = read_stats(run_dir)
     if not stats:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display needed
-    import matplotlib.pyplot as plt
-
     steps = [row["step"] for row in stats]
     names = [key for key in stats[-1] if key.startswith("loss/")]
-    figure, axis = plt.subplots(figsize=(8, 4.5), dpi=100)
+    figure, axis = pyplot().subplots(figsize=(8, 4.5), dpi=100)
     for name in names:
         axis.plot(steps, [row.get(name, float("nan")) for row in stats], label=name.removeprefix("loss/"), linewidth=1)
     axis.set_xlabel("step")
@@ -72,12 +68,7 @@ def write_loss_plot(run_dir: Path) -> Path | None:
     axis.set_yscale("log")
     axis.grid(alpha=0.3)
     axis.legend(ncol=4, fontsize="small")
-    figure.tight_layout()
-    path = Path(run_dir) / "losses.png"
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png")
-    plt.close(figure)
-    return path
+    return save_figure(figure, Path(run_dir) / "losses.png")
 
 
 def write_index(run_dir: Path) -> Path:

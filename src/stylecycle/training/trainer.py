@@ -25,7 +25,7 @@ from ..errors import CheckpointError, ConfigError, DataError, ImageReadError, St
 from ..model import CycleGAN, Losses
 from ..nn.norm import to_sync_batch_norm
 from ..precision import autocast, resolve_precision
-from .checkpoint import CHECKPOINT_DIR, checkpoint_path, load_checkpoint, prune_checkpoints, resolve_checkpoint, save_checkpoint
+from .checkpoint import CHECKPOINT_DIR, checkpoint_path, load_checkpoint, prune_checkpoints, resolve_checkpoint, run_folder, save_checkpoint
 from .logging import log, log_to_file, sample_grid
 from .distributed import Distributed
 from .monitor import RunMonitor
@@ -444,7 +444,7 @@ def resume_trainer(path: Path, overrides: dict[str, dict[str, Any]] | None = Non
     file ``path``), with its stored config and any ``overrides`` ({section: {field: value}})."""
     path = resolve_checkpoint(path)
     state = load_checkpoint(path)
-    run_dir = path.parent.parent if path.parent.name == CHECKPOINT_DIR else path.parent
+    run_dir = run_folder(path)
     overrides = {**(overrides or {})}
     overrides["train"] = {"run_dir": run_dir, **overrides.get("train", {}), "resume": path}
     trainer = Trainer(Config.from_dict(state["config"]).updated(overrides))
