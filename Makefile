@@ -21,10 +21,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/stylecycle make-demo $(DEMO_DATA)
+	$(BIN)/stylecycle make-benchmark $(DEMO_DATA)
 	$(BIN)/stylecycle train --data $(DEMO_DATA) --run-dir $(DEMO_RUN) $(DEMO_FLAGS)
 	$(BIN)/stylecycle translate --checkpoint $(DEMO_RUN) --input $(DEMO_DATA)/testA --output $(DEMO_RUN)/translated
-	@echo "Open $(DEMO_RUN)/index.html (sample grids and losses); translated test photos: $(DEMO_RUN)/translated/"
+	$(BIN)/stylecycle evaluate --outputs $(DEMO_RUN)/translated --references $(DEMO_DATA)/testB --inputs $(DEMO_DATA)/testA --report $(DEMO_RUN)/evaluation
+	@echo "Open $(DEMO_RUN)/index.html (sample grids and losses); translated test photos: $(DEMO_RUN)/translated/;"
+	@echo "scores against the known answer and the comparison sheet: $(DEMO_RUN)/evaluation/"
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest

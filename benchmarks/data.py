@@ -18,8 +18,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from PIL import Image
-
 from speed import seconds, step_function
 from stylecycle.config import Config, DataConfig, ModelConfig, TrainConfig
 from stylecycle.data.demo import TRAIN_PHOTOS, load_photo, stylize

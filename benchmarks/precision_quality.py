@@ -20,14 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 
-from demo_quality import scores
 from stylecycle.config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig
 from stylecycle.data.demo import build_demo_dataset
-from stylecycle.data.io import read_image, tensor_to_pil
+from stylecycle.data.io import read_image, read_pil
+from stylecycle.evaluation import paired_scores
 from stylecycle.inference import Translator
 from stylecycle.losses import reconstruction_loss
 from stylecycle.training.trainer import Trainer
@@ -71,8 +69,7 @@ def train_and_score(data_root: Path, run_dir: Path, steps: int, precision: str, 
     translator = Translator.from_checkpoint(final, device="cpu", precision=precision)  # type: ignore[arg-type]
     per_image = []
     for photo in sorted((data_root / "testA").glob("*.png")):
-        output = np.asarray(tensor_to_pil(translator.translate(read_image(photo))))
-        per_image.append(scores(output, np.asarray(Image.open(data_root / "testB" / photo.name).convert("RGB"))))
+        per_image.append(paired_scores(translator.translate(read_pil(photo)), read_pil(data_root / "testB" / photo.name)))
     return {
         "seconds": round(seconds, 1),
         "train_cycle_loss_last_quarter": round(statistics.mean(cycle[-max(1, steps // 4):]), 4),

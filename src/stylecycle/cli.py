@@ -14,7 +14,7 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from .config import Config, EvaluateConfig, GeneratorName, TranslateConfig, field_type, flag_name, optional_inner, read_config_file
+from .config import Config, EvaluateConfig, GeneratorName, TranslateConfig, TuneConfig, field_type, flag_name, optional_inner, read_config_file
 from .errors import ConfigError, StylecycleError, TrainingInterrupted, user_message
 
 EXIT_USAGE = 2
@@ -38,9 +38,11 @@ def add_section(parser: argparse.ArgumentParser, section_cls: type, prefix: str)
         tp, _ = optional_inner(field_type(section_cls, f.name))
         kwargs: dict[str, Any] = {"dest": f"{prefix}.{f.name}", "default": argparse.SUPPRESS}
         default = f.default
-        kwargs["help"] = f"{f.metadata['help']}" + ("" if default is None else f" (default: {default})")
+        kwargs["help"] = f"{f.metadata['help']}" + ("" if default in (None, ()) else f" (default: {default})")
         if tp is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(tp) is tuple:  # a repeatable option
+            kwargs.update(action="append", metavar="VALUE")
         elif typing.get_origin(tp) is Literal:
             kwargs["choices"] = typing.get_args(tp)
         else:
@@ -93,6 +95,14 @@ def build_parser() -> OneLineParser:
         description="Score translated images (or translate with a checkpoint first): metrics.json, metrics.md and comparison.png.",
     )
     add_section(evaluate, EvaluateConfig, "evaluate")
+
+    tune = commands.add_parser(
+        "tune", help="search hyper-parameters with Optuna: short training runs scored on a validation split",
+        description="Search hyper-parameters: each trial trains --trial-steps steps with the training options given plus its "
+        "parameters, and is scored on the validation split. --run-dir holds the study; run the command again to continue it.",
+    )
+    add_config_sections(tune)
+    add_section(tune, TuneConfig, "tune")
 
     check = commands.add_parser(
         "check-data", help="show what training would see in a dataset folder", description="Check a dataset before training."
@@ -158,6 +168,16 @@ def run_evaluate(args: argparse.Namespace) -> None:
         print(f"report: {folder / 'metrics.md'}, {folder / 'metrics.json'}" + (f", {folder / 'comparison.png'}" if (folder / "comparison.png").exists() else ""))
 
 
+def run_tune(args: argparse.Namespace) -> None:
+    from .tune import tune
+
+    base = Config.from_recipe(given_options(args))
+    study, paths = tune(base, TuneConfig(**section_values(args, "tune")))
+    print(paths["summary"].read_text(), end="")
+    print(f"best: trial {study.best_trial.number}, {study.best_trial.value:.4g}; config {paths['best']}; "
+          + ", ".join(str(paths[k]) for k in ("history", "importances") if k in paths))
+
+
 def run_check_data(args: argparse.Namespace) -> None:
     from .data.check import check_dataset
 
@@ -178,7 +198,7 @@ def run_make_benchmark(args: argparse.Namespace) -> None:
     print(f"benchmark data written to {root} (valB/ and testB/ hold the true stylisations of valA/ and testA/)")
 
 
-COMMANDS = {"train": run_train, "translate": run_translate, "evaluate": run_evaluate, "export": run_export, "check-data": run_check_data, "make-benchmark": run_make_benchmark, "make-demo": run_make_benchmark}
+COMMANDS = {"train": run_train, "translate": run_translate, "evaluate": run_evaluate, "tune": run_tune, "export": run_export, "check-data": run_check_data, "make-benchmark": run_make_benchmark, "make-demo": run_make_benchmark}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stylecycle {args.command}: error: {user_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except TrainingInterrupted as stop:
-        print(f"stylecycle {args.command}: stopped; saved {stop.checkpoint} (continue with --resume)", file=sys.stderr)
+        print(f"stylecycle {args.command}: stopped; saved {stop.checkpoint} ({stop.hint})", file=sys.stderr)
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         print(f"stylecycle {args.command}: interrupted", file=sys.stderr)

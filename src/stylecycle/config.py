@@ -32,6 +32,8 @@ Recipe = Literal["cyclegan", "seed"]
 OutputFormat = Literal["auto", "png", "jpeg", "webp"]
 Direction = Literal["a2b", "b2a"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
+Sampler = Literal["tpe", "random", "grid"]
+Objective = Literal["psnr", "ssim", "fid", "kid"]
 Preprocess = Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"]
 # Modes whose images keep their own shapes, which cannot be stacked into batches of several.
 UNCROPPED = ("scale_width", "none")
@@ -503,3 +505,29 @@ class EvaluateConfig:
             run = Path(self.checkpoint)
             return (run if run.is_dir() else run_folder(run)) / "evaluation"
         return Path(f"{self.outputs}_evaluation")
+
+
+@dataclass
+class TuneConfig:
+    param: tuple[str, ...] = option(
+        (), "a parameter to search, repeatable: NAME=V1,V2,... (choices), NAME=LOW:HIGH (a range; whole numbers make it "
+        "an integer range) or NAME=LOW:HIGH:log; NAME is any training option, e.g. lr, lambda_cycle, generator, rotate"
+    )
+    space: Path | None = option(None, "a YAML file of parameters to search: NAME: [V1, V2] or NAME: {low: X, high: Y, log: true}")
+    sampler: Sampler = option("tpe", "how trials pick parameters: tpe (Bayesian), random, or grid (every combination of the choices)")
+    trials: int | None = option(None, "finished trials wanted, counting those of an earlier, interrupted run (default: the grid's size, or 20)")
+    trial_steps: int = option(500, "training steps of each trial")
+    objective: Objective = option(
+        "psnr", "what a trial is scored by on the validation split: psnr or ssim against valB/ (paired by name), fid or kid against valB/"
+    )
+    eval_every: int = option(100, "steps between a trial's validation scores; trials scoring below the median of earlier ones at the same step are stopped")
+    prune: bool = option(True, "stop unpromising trials early (median pruning)")
+    val_a: Path | None = option(None, "validation images to translate (default: valA/ beside --data's trainA/)")
+    val_b: Path | None = option(None, "their true translations for psnr/ssim, or target-domain images for fid/kid (default: valB/)")
+    inception_weights: Path | None = option(None, "Inception weights for --objective fid or kid (see stylecycle evaluate)")
+
+    def validate(self) -> "TuneConfig":
+        _positive(self, "trial_steps", "eval_every")
+        if self.trials is not None:
+            _positive(self, "trials")
+        return self

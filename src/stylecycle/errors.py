@@ -32,11 +32,12 @@ class CheckpointError(StylecycleError):
 
 
 class TrainingInterrupted(Exception):
-    """Training stopped on SIGINT/SIGTERM after saving ``checkpoint`` (not an error: exit 130)."""
+    """Training stopped on SIGINT/SIGTERM after saving ``checkpoint`` (not an error: exit 130);
+    ``hint`` says how to continue."""
 
-    def __init__(self, checkpoint: object) -> None:
+    def __init__(self, checkpoint: object, hint: str = "continue with --resume") -> None:
         super().__init__(f"stopped; checkpoint {checkpoint}")
-        self.checkpoint = checkpoint
+        self.checkpoint, self.hint = checkpoint, hint
 
 
 def first_line(exc: BaseException) -> str:

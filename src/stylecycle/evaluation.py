@@ -184,9 +184,9 @@ class Report:
         reasons: dict[str, list[str]] = {}
         for metric, reason in self.unavailable.items():
             reasons.setdefault(reason, []).append(METRICS[metric][0])
-        lines += [""] + [f"- {' and '.join(labels)} unavailable: {reason}" for reason, labels in reasons.items()]
-        if self.skipped:
-            lines += [f"- skipped {len(self.skipped)} image(s): " + "; ".join(self.skipped)]
+        notes = [f"- {' and '.join(labels)} unavailable: {reason}" for reason, labels in reasons.items()]
+        notes += [f"- skipped {len(self.skipped)} image(s): " + "; ".join(self.skipped)] if self.skipped else []
+        lines += [""] + notes if notes else []
         paired = [m for m in ("psnr", "ssim") if any(m in row for row in self.per_image)]
         if paired:
             columns = [(key, f"{METRICS[m][0]}{suffix}") for suffix, prefix in (("", ""), (" identity", "identity_")) for m in paired

@@ -9,7 +9,7 @@ import re
 import shutil
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -253,8 +253,9 @@ class Trainer:
     def autocast(self) -> torch.autocast:
         return autocast(self.device, self.precision)
 
-    def run(self) -> Path:
-        """Train to the last step; returns the final checkpoint."""
+    def run(self, after_step: Callable[["Trainer"], None] | None = None) -> Path:
+        """Train to the last step; returns the final checkpoint. ``after_step`` is called after
+        each step (``stylecycle tune`` scores trials with it, and stops bad ones by raising)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         handler = log_to_file(self.run_dir) if self.dist.is_main else logging.NullHandler()
         self.monitor = RunMonitor(self.run_dir) if self.dist.is_main else None
@@ -283,6 +284,8 @@ class Trainer:
                         self.step += 1
                         self.check_finite(losses)
                         self.report(bar, losses)
+                        if after_step is not None:
+                            after_step(self)
                         if self.dist.any_rank(stop.requested, self.device):
                             raise TrainingInterrupted(self.save())
                         if self.step >= self.total_steps:
