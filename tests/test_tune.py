@@ -79,7 +79,8 @@ def test_a_two_trial_random_search_writes_a_best_config_that_train_accepts(demo_
     assert all(set(t.intermediate_values) == {1} for t in study.trials)  # scored every --eval-every step before the last
     for name in ("summary.md", "best.yaml", "history.png", "importances.png"):
         assert (tmp_path / "study" / name).stat().st_size > 0
-    assert "| 1 | complete |" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "| 1 | complete |" in out and "(identity baseline): " in out
 
     assert main(["train", "--config", str(tmp_path / "study" / "best.yaml"), "--run-dir", str(tmp_path / "best"), "--max-steps", "1"]) == 0
     stored = torch.load(tmp_path / "best" / "checkpoints" / "step_00000001.pt", weights_only=True)["config"]

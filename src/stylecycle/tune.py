@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import math
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -183,16 +184,21 @@ class Validation:
             target = feature_matrix(readable(sorted(image_files(val_b, "--val-b").values()), skipped), features)
             self.references = {}
         self.evaluator = Evaluator(features, target, sheet_images=0)
+        # The untranslated inputs' score: a trial that does not beat it learned nothing.
+        self.baseline = self.objective_of(Item(key, image, self.references.get(key)) for key, image in self.inputs)
+        log.info("tune: validation %s of the untranslated inputs (identity baseline): %.4g", self.objective, self.baseline)
+
+    def objective_of(self, items: Iterable[Item]) -> float:
+        report, _ = self.evaluator.evaluate(items)
+        return float(report.summary["translated"][self.objective])
 
     def score(self, generator: nn.Module, device: torch.device, precision: str) -> float:
         """The objective for ``generator`` (left in training mode afterwards)."""
         translator = Translator(generator, device, precision)
         try:
-            items = (Item(key, translator.translate(image), self.references.get(key)) for key, image in self.inputs)
-            report, _ = self.evaluator.evaluate(items)
+            return self.objective_of(Item(key, translator.translate(image), self.references.get(key)) for key, image in self.inputs)
         finally:
             generator.train()
-        return float(report.summary["translated"][self.objective])
 
 
 def with_params(base: Config, params: dict[str, Any], **train: Any) -> Config:
@@ -309,7 +315,7 @@ class Search:
             raise StylecycleError(f"no trial of the search in {self.folder} finished (see {self.folder / 'summary.md'})")
         paths = {"summary": self.folder / "summary.md", "best": self.folder / "best.yaml"}
         with atomic_path(paths["summary"]) as tmp:
-            tmp.write_text(summary_table(study, self.space, self.tune.objective))
+            tmp.write_text(summary_table(study, self.space, self.tune.objective, self.validation.baseline))
         best = study.best_trial
         with_params(self.base, best.params, run_dir=None, resume=None).to_yaml(paths["best"], header=(
             f"The best of {len(complete)} finished trials of `stylecycle tune` in {self.folder}: trial {best.number}, "
@@ -335,13 +341,20 @@ class Search:
         return paths
 
 
-def summary_table(study: "optuna.Study", space: list[Param], objective: str) -> str:
-    """Markdown: one row per trial, the best marked."""
+def summary_table(study: "optuna.Study", space: list[Param], objective: str, baseline: float) -> str:
+    """Markdown: the identity baseline, then one row per trial, the best marked."""
     best = study.best_trial.number if study.best_trials else None
-    lines = [f"| trial | state | {objective} | " + " | ".join(p.field for p in space) + " |", "|---:|---|---:|" + "---|" * len(space)]
+    lines = [
+        f"Validation {objective} of the untranslated inputs (identity baseline): {baseline:.4g}", "",
+        f"| trial | state | {objective} | " + " | ".join(p.field for p in space) + " |", "|---:|---|---:|" + "---|" * len(space),
+    ]
     for trial in study.trials:
-        value = "" if trial.value is None else f"{trial.value:.4g}" + (" (best)" if trial.number == best else "")
-        cells = [str(trial.params.get(p.name, "")) for p in space]
+        value = "" if trial.value is None else f"{trial.value:.4g}"
+        if trial.number == best:
+            value += " (best)"
+        elif trial.state.name == "PRUNED" and trial.last_step is not None:
+            value += f" (step {trial.last_step})"
+        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in (trial.params.get(p.name, "") for p in space)]
         lines.append(f"| {trial.number} | {trial.state.name.lower()} | {value} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
