@@ -14,7 +14,7 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from .config import Config, EvaluateConfig, GeneratorName, TranslateConfig, TuneConfig, field_type, flag_name, optional_inner, read_config_file
+from .config import Config, EvaluateConfig, GeneratorName, ServeConfig, TranslateConfig, TuneConfig, field_type, flag_name, optional_inner, read_config_file
 from .errors import ConfigError, StylecycleError, TrainingInterrupted, user_message
 
 EXIT_USAGE = 2
@@ -104,6 +104,12 @@ def build_parser() -> OneLineParser:
     add_config_sections(tune)
     add_section(tune, TuneConfig, "tune")
 
+    serve = commands.add_parser(
+        "serve", help="a web page to translate pictures and to train, in the browser",
+        description="Serve a local web page (Gradio): a Translate tab and a Train tab.",
+    )
+    add_section(serve, ServeConfig, "serve")
+
     check = commands.add_parser(
         "check-data", help="show what training would see in a dataset folder", description="Check a dataset before training."
     )
@@ -178,6 +184,12 @@ def run_tune(args: argparse.Namespace) -> None:
           + ", ".join(str(paths[k]) for k in ("history", "importances") if k in paths))
 
 
+def run_serve(args: argparse.Namespace) -> None:
+    from .serve.app import serve
+
+    serve(ServeConfig(**section_values(args, "serve")))
+
+
 def run_check_data(args: argparse.Namespace) -> None:
     from .data.check import check_dataset
 
@@ -198,7 +210,7 @@ def run_make_benchmark(args: argparse.Namespace) -> None:
     print(f"benchmark data written to {root} (valB/ and testB/ hold the true stylisations of valA/ and testA/)")
 
 
-COMMANDS = {"train": run_train, "translate": run_translate, "evaluate": run_evaluate, "tune": run_tune, "export": run_export, "check-data": run_check_data, "make-benchmark": run_make_benchmark, "make-demo": run_make_benchmark}
+COMMANDS = {"train": run_train, "translate": run_translate, "evaluate": run_evaluate, "tune": run_tune, "serve": run_serve, "export": run_export, "check-data": run_check_data, "make-benchmark": run_make_benchmark, "make-demo": run_make_benchmark}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -531,3 +531,21 @@ class TuneConfig:
         if self.trials is not None:
             _positive(self, "trials")
         return self
+
+
+@dataclass
+class ServeConfig:
+    checkpoints: Path = option(Path("runs"), "folder of runs and exported models to offer, where runs started from the page are saved too")
+    data_root: Path = option(Path("."), "training folders typed on the page must lie inside this folder")
+    host: str = option("127.0.0.1", "address to listen on; the default lets only this machine in (the page has no login)")
+    port: int = option(7860, "port to listen on")
+    device: str = option("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps, for translating")
+    max_upload_mb: float = option(50.0, "largest file a browser may upload, in megabytes")
+    max_pixels: int = option(40_000_000, "largest image a browser may upload, in pixels (decoded only below it)")
+    max_files: int = option(50, "most files translated in one request")
+
+    def validate(self) -> "ServeConfig":
+        _positive(self, "port", "max_upload_mb", "max_pixels", "max_files")
+        if not Path(self.data_root).is_dir():
+            raise ConfigError(f"--data-root {self.data_root} is not a folder")
+        return self

@@ -1,0 +1,181 @@
+"""The page itself: a Translate tab and a Train tab, wired to the handlers of this package.
+
+Every browser request goes through a handler that turns a :class:`StylecycleError` into the
+one-line message Gradio shows; requests queue (one translation at a time) instead of running
+out of memory together.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+from ..config import ServeConfig
+from ..errors import StylecycleError, user_message
+from ..translate_files import VIDEO_EXTENSIONS
+from .jobs import PRESETS, TrainingJobs
+from .models import ModelCache, find_models
+from .safety import Limits, Refused, check_upload, inside, run_name
+from .translate import translate_uploads
+
+log = logging.getLogger("stylecycle")
+QUEUE_SIZE = 32  # requests waiting beyond this are told the server is busy
+REFRESH_S = 2.0
+
+
+def shown_to_user(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Errors a user can cause become Gradio's error message (one line), not a traceback."""
+    import functools
+
+    import gradio as gr
+
+    @functools.wraps(handler)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except StylecycleError as exc:
+            raise gr.Error(user_message(exc), print_exception=False) from exc
+
+    return wrapped
+
+
+def copy_uploads(uploads: list[str], folder: Path, limits: Limits) -> list[str]:
+    """Put the acceptable images among ``uploads`` into ``folder``; return the refusals."""
+    refused = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for upload in map(Path, uploads):
+        try:
+            if check_upload(upload, limits) != "image":
+                raise Refused(f"{upload.name}: training takes images, not videos")
+            shutil.copyfile(upload, folder / upload.name)
+        except Refused as exc:
+            refused.append(str(exc))
+    return refused
+
+
+def build_app(config: ServeConfig) -> tuple[Any, list[str]]:
+    import gradio as gr
+
+    checkpoints, data_root = Path(config.checkpoints).resolve(), Path(config.data_root).resolve()  # type: ignore[arg-type]
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    limits = Limits(max_upload_mb=config.max_upload_mb, max_pixels=config.max_pixels, max_files=config.max_files)
+    models, jobs = ModelCache(checkpoints, config.device), TrainingJobs()
+    work_root = Path(tempfile.mkdtemp(prefix="stylecycle-serve-"))
+
+    def model_choices() -> Any:
+        found = find_models(checkpoints)
+        return gr.update(choices=found, value=found[0] if found else None)
+
+    @shown_to_user
+    def translate(uploads: list[str] | None, model: str, direction: str, progress: Any = gr.Progress(track_tqdm=True)) -> tuple:
+        translator = models.get(model, direction)
+        result = translate_uploads(list(uploads or []), translator, direction, limits, work_root / uuid.uuid4().hex)
+        images = [(str(source), str(output)) for source, output in result.pairs if source.suffix.lower() not in VIDEO_EXTENSIONS]
+        note = f"Translated {len(result.pairs)} file(s) with {model} ({direction})."
+        if result.refused:
+            note += " Not translated: " + "; ".join(result.refused)
+            gr.Warning(note)
+        downloads = [str(output) for _, output in result.pairs] + ([str(result.archive)] if result.archive else [])
+        return images[0] if images else None, [output for _, output in images], downloads, note
+
+    def runs() -> Any:
+        found = [m for m in find_models(checkpoints) if (checkpoints / m).is_dir()]
+        return gr.update(choices=found, value=found[0] if found else None)
+
+    @shown_to_user
+    def start(folder_a: str, folder_b: str, uploads_a: list[str] | None, uploads_b: list[str] | None, preset: str, name: str) -> str:
+        run_dir = inside(checkpoints, run_name(name), "run name")
+        if uploads_a or uploads_b:
+            if not (uploads_a and uploads_b):
+                raise Refused("upload images for both domains, A and B")
+            refused = copy_uploads(uploads_a, run_dir / "data" / "A", limits) + copy_uploads(uploads_b, run_dir / "data" / "B", limits)
+            if refused:
+                gr.Warning("Not used: " + "; ".join(refused))
+            folders = (run_dir / "data" / "A", run_dir / "data" / "B")
+        else:
+            folders = tuple(inside(data_root, text.strip(), f"domain {d} folder") for text, d in ((folder_a, "A"), (folder_b, "B")))
+            for folder in folders:
+                if not folder.is_dir():
+                    raise Refused(f"{folder.relative_to(data_root)} is not a folder under {data_root.name}/")
+        return jobs.train(run_dir, *folders, preset)
+
+    @shown_to_user
+    def resume(run: str) -> str:
+        if not run:
+            raise Refused("choose a run to resume")
+        return jobs.resume(inside(checkpoints, run, "run"))
+
+    @shown_to_user
+    def stop() -> str:
+        return jobs.stop()
+
+    def watch() -> tuple:
+        status = jobs.status()
+        return status.text, str(status.sample) if status.sample else None, str(status.losses) if status.losses else None
+
+    with gr.Blocks(title="stylecycle") as app:
+        gr.Markdown("# stylecycle\nUnpaired style transfer with CycleGAN: translate pictures with a trained model, or train one.")
+        with gr.Tab("Translate", id="translate"):
+            with gr.Row():
+                with gr.Column():
+                    uploads = gr.File(file_count="multiple", file_types=["image", "video"], label="Pictures (or a video)", elem_id="translate-uploads")
+                    with gr.Row():
+                        model = gr.Dropdown(label="Model", choices=find_models(checkpoints), elem_id="model", scale=4)
+                        refresh = gr.Button("↻", scale=1, min_width=40)
+                    direction = gr.Radio(["a2b", "b2a"], value="a2b", label="Direction (A→B or B→A)")
+                    go = gr.Button("Translate", variant="primary", elem_id="translate-button")
+                with gr.Column():
+                    slider = gr.ImageSlider(label="Before / after (first picture)", type="filepath", elem_id="before-after")
+                    gallery = gr.Gallery(label="Translations", columns=3, elem_id="translations")
+                    downloads = gr.File(label="Download", file_count="multiple", elem_id="downloads")
+                    note = gr.Markdown(elem_id="translate-note")
+            refresh.click(model_choices, outputs=model)
+            go.click(translate, [uploads, model, direction], [slider, gallery, downloads, note], concurrency_limit=1)
+        with gr.Tab("Train", id="train"):
+            gr.Markdown(f"Folders are paths inside `{data_root}`; runs are saved under `{checkpoints}`. One run trains at a time.")
+            with gr.Row():
+                with gr.Column():
+                    folder_a = gr.Textbox(label="Domain A folder", placeholder="e.g. photos", elem_id="folder-a")
+                    folder_b = gr.Textbox(label="Domain B folder", placeholder="e.g. paintings", elem_id="folder-b")
+                    with gr.Accordion("…or upload the images of each domain", open=False):
+                        uploads_a = gr.File(file_count="multiple", file_types=["image"], label="Domain A images")
+                        uploads_b = gr.File(file_count="multiple", file_types=["image"], label="Domain B images")
+                    preset = gr.Radio(list(PRESETS), value="fast preview", label="Preset", elem_id="preset")
+                    name = gr.Textbox(label="Run name", value=time.strftime("run-%Y%m%d-%H%M%S"), elem_id="run-name")
+                    with gr.Row():
+                        start_button = gr.Button("Start training", variant="primary", elem_id="start")
+                        stop_button = gr.Button("Stop (saves a checkpoint)", variant="stop", elem_id="stop")
+                    with gr.Row():
+                        run_choice = gr.Dropdown(label="Resume a run", choices=[], scale=4)
+                        resume_button = gr.Button("Resume", scale=1, elem_id="resume")
+                with gr.Column():
+                    status = gr.Markdown("no training run started from this page yet", elem_id="train-status")
+                    sample = gr.Image(label="Latest sample grid", type="filepath", interactive=False)
+                    losses = gr.Image(label="Losses", type="filepath", interactive=False)
+            start_button.click(start, [folder_a, folder_b, uploads_a, uploads_b, preset, name], status)
+            stop_button.click(stop, outputs=status)
+            resume_button.click(resume, run_choice, status)
+            run_choice.focus(runs, outputs=run_choice)
+            gr.Timer(REFRESH_S).tick(watch, outputs=[status, sample, losses], show_progress="hidden")
+        app.load(model_choices, outputs=model)
+        app.load(runs, outputs=run_choice)
+    app.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
+    return app, [str(work_root), str(checkpoints)]  # the app, and the folders it may serve files from
+
+
+def serve(config: ServeConfig, *, block: bool = True) -> Any:
+    """Start the page; returns the Gradio app (with ``block=False``, for tests)."""
+    config.validate()
+    if config.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("serve: listening on %s, so other machines can reach this page; it has no login", config.host)
+    app, served = build_app(config)
+    app.launch(
+        server_name=config.host, server_port=config.port, max_file_size=int(config.max_upload_mb * 2**20),
+        allowed_paths=served, prevent_thread_lock=not block, quiet=not block,
+    )
+    return app

@@ -1,0 +1,66 @@
+"""What the web page accepts from a browser: uploads within limits, and paths that stay inside
+the folders the server was given. Everything here raises :class:`Refused`, whose message is
+shown to the user as it is."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..data.io import open_checked
+from ..errors import ImageReadError, StylecycleError
+from ..translate_files import VIDEO_EXTENSIONS
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class Refused(StylecycleError):
+    """A request the page will not carry out; the message says why, for the user's eyes."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may upload (set by ``stylecycle serve``'s flags)."""
+
+    max_upload_mb: float
+    max_pixels: int
+    max_files: int
+
+
+def inside(root: Path, relative: str, what: str) -> Path:
+    """``root / relative`` if it stays inside ``root`` once ``..`` and symbolic links are
+    resolved; an absolute path, a ``..`` escape or a link pointing out is refused."""
+    root = Path(root).resolve()
+    if not relative or Path(relative).is_absolute():
+        raise Refused(f"{what} must be a path inside {root.name}/, not {relative!r}")
+    candidate = (root / relative).resolve()
+    if candidate != root and root not in candidate.parents:
+        raise Refused(f"{what} {relative!r} is outside the folder this server may use")
+    return candidate
+
+
+def run_name(text: str) -> str:
+    """A name for a new training run: letters, digits, '.', '_' and '-', so it is one folder."""
+    name = text.strip()
+    if not NAME.match(name) or ".." in name:
+        raise Refused(f"run name {text!r}: use up to 64 letters, digits, '.', '_' or '-' (no spaces or slashes)")
+    return name
+
+
+def check_upload(path: Path, limits: Limits) -> str:
+    """'image' or 'video' for an acceptable upload; otherwise :class:`Refused` with the reason."""
+    path = Path(path)
+    megabytes = path.stat().st_size / 2**20
+    if megabytes > limits.max_upload_mb:
+        raise Refused(f"{path.name} is {megabytes:.0f} MB; the limit is {limits.max_upload_mb:g} MB")
+    if path.suffix.lower() in VIDEO_EXTENSIONS:
+        return "video"
+    try:
+        with open_checked(path) as image:
+            width, height = image.size
+    except ImageReadError as exc:
+        raise Refused(f"{path.name} is not an image this page can read ({exc.reason}); upload JPEG, PNG, WebP or TIFF files") from exc
+    if width * height > limits.max_pixels:
+        raise Refused(f"{path.name} is {width}x{height} ({width * height / 1e6:.0f} megapixels); the limit is {limits.max_pixels / 1e6:g} megapixels")
+    return "image"

@@ -1,0 +1,122 @@
+"""The web page's handlers: what a browser may upload and name, checked without a browser."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import tiny_config
+from stylecycle.config import ServeConfig
+from stylecycle.errors import ConfigError
+from stylecycle.serve.jobs import TrainingJobs
+from stylecycle.serve.models import ModelCache, find_models
+from stylecycle.serve.safety import Limits, Refused, check_upload, inside, run_name
+from stylecycle.serve.translate import translate_uploads
+from stylecycle.training.checkpoint import list_checkpoints
+from stylecycle.training.trainer import Trainer
+
+LIMITS = Limits(max_upload_mb=1, max_pixels=1_000_000, max_files=3)
+
+
+@pytest.fixture(scope="module")
+def checkpoints(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("checkpoints")
+    Trainer(tiny_config(demo_root, folder / "tiny", max_steps=1)).run()
+    return folder
+
+
+@pytest.mark.parametrize("escape", ["../outside", "a/../../outside", "/etc", "", "link/secret"])
+def test_paths_from_the_browser_cannot_leave_their_folder(tmp_path, escape):
+    (tmp_path / "root").mkdir()
+    (tmp_path / "outside").mkdir()
+    os.symlink(tmp_path / "outside", tmp_path / "root" / "link")
+    with pytest.raises(Refused):
+        inside(tmp_path / "root", escape, "folder")
+    assert inside(tmp_path / "root", "photos/summer", "folder") == (tmp_path / "root" / "photos" / "summer").resolve()
+
+
+@pytest.mark.parametrize("name", ["a/b", "..", "my run", "", "x" * 65, ".hidden"])
+def test_run_names_are_single_plain_folder_names(name):
+    with pytest.raises(Refused, match="run name"):
+        run_name(name)
+    assert run_name(" summer2winter-v1.2 ") == "summer2winter-v1.2"
+
+
+def test_uploads_over_the_size_or_pixel_limit_are_refused_before_decoding(tmp_path):
+    Image.new("RGB", (1200, 1000)).save(tmp_path / "big.png")
+    with pytest.raises(Refused, match="big.png is 1200x1000 .* the limit is 1 megapixels"):
+        check_upload(tmp_path / "big.png", LIMITS)
+    (tmp_path / "heavy.png").write_bytes(b"\0" * (2 * 2**20))
+    with pytest.raises(Refused, match="heavy.png is 2 MB; the limit is 1 MB"):
+        check_upload(tmp_path / "heavy.png", LIMITS)
+    Image.new("RGB", (100, 100)).save(tmp_path / "fine.jpg")
+    assert check_upload(tmp_path / "fine.jpg", LIMITS) == "image"
+
+
+def test_a_text_file_named_like_a_photo_is_refused_politely(tmp_path):
+    (tmp_path / "holiday.jpg").write_text("not a picture")
+    with pytest.raises(Refused, match="holiday.jpg is not an image this page can read"):
+        check_upload(tmp_path / "holiday.jpg", LIMITS)
+
+
+def test_a_bad_upload_among_good_ones_is_listed_and_the_rest_are_translated(checkpoints, demo_root, tmp_path):
+    translator = ModelCache(checkpoints, "cpu").get("tiny", "a2b")
+    (tmp_path / "notes.png").write_text("not a picture")
+    photo = demo_root / "testA" / "rocket_right.png"
+    result = translate_uploads([str(photo), str(tmp_path / "notes.png")], translator, "a2b", LIMITS, tmp_path / "work")
+    assert [(src.name, out.name) for src, out in result.pairs] == [("rocket_right-a2b.png", "rocket_right-a2b.png")]
+    assert Image.open(result.pairs[0][1]).size == Image.open(photo).size
+    assert len(result.refused) == 1 and "notes.png" in result.refused[0] and result.archive.stat().st_size > 0
+    with pytest.raises(Refused, match="not an image"):
+        translate_uploads([str(tmp_path / "notes.png")], translator, "a2b", LIMITS, tmp_path / "work2")
+    with pytest.raises(Refused, match="4 files at once; the limit is 3"):
+        translate_uploads([str(photo)] * 4, translator, "a2b", LIMITS, tmp_path / "work3")
+
+
+def test_only_models_under_the_checkpoints_folder_can_be_chosen(checkpoints):
+    assert find_models(checkpoints) == ["tiny"]
+    for forged in ("../tiny", "/etc/passwd", "tiny/../../x"):
+        with pytest.raises(Refused, match="no model named"):
+            ModelCache(checkpoints, "cpu").get(forged, "a2b")
+
+
+def test_one_training_run_at_a_time_and_stopping_saves_a_checkpoint(demo_root, tmp_path):
+    jobs = TrainingJobs()
+    tiny = ["--size", "24", "--load-size", "28", "--ngf", "4", "--ndf", "4", "--n-blocks", "1", "--n-layers-d", "2", "--workers", "0",
+            "--device", "cpu", "--max-steps", "100000"]
+    jobs.start(tmp_path / "first", ["--data", str(demo_root), "--run-dir", str(tmp_path / "first"), *tiny])
+    while "training: step" not in jobs.status().text:
+        assert jobs.running(), jobs.status().text
+        time.sleep(0.2)
+    try:
+        with pytest.raises(Refused, match="already going"):
+            jobs.start(tmp_path / "second", ["--data", str(demo_root), "--run-dir", str(tmp_path / "second"), *tiny])
+    finally:
+        status = jobs.stop()
+    assert jobs.process.returncode == 130 and "stopped at step" in status
+    assert list_checkpoints(tmp_path / "first") and not (tmp_path / "second").exists()
+
+
+def test_a_failed_run_shows_its_one_line_error(tmp_path):
+    jobs = TrainingJobs()
+    jobs.start(tmp_path / "run", ["--data", str(tmp_path / "missing"), "--run-dir", str(tmp_path / "run")])
+    jobs.process.wait(60)
+    assert "failed: stylecycle train: error:" in jobs.status().text
+
+
+def test_requests_queue_one_translation_at_a_time(checkpoints, demo_root):
+    from stylecycle.serve.app import QUEUE_SIZE, build_app
+
+    app, served = build_app(ServeConfig(checkpoints=checkpoints, data_root=demo_root))
+    assert app._queue.max_size == QUEUE_SIZE and app._queue.default_concurrency_limit == 1
+    assert next(fn for fn in app.fns.values() if fn.name == "translate").concurrency_limit == 1
+    assert str(checkpoints.resolve()) in served
+
+
+def test_serve_refuses_a_data_root_that_is_not_a_folder(tmp_path):
+    with pytest.raises(ConfigError, match="--data-root"):
+        ServeConfig(data_root=tmp_path / "nowhere").validate()
