@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..config import ServeConfig
-from ..errors import StylecycleError, user_message
+from ..errors import ConfigError, StylecycleError, user_message
 from ..translate_files import VIDEO_EXTENSIONS
 from .jobs import PRESETS, TrainingJobs
 from .models import ModelCache, find_models
@@ -58,8 +58,16 @@ def copy_uploads(uploads: list[str], folder: Path, limits: Limits) -> list[str]:
     return refused
 
 
+def import_gradio() -> Any:
+    try:
+        import gradio
+    except ImportError as exc:
+        raise ConfigError("stylecycle serve needs Gradio: pip install 'stylecycle[serve]'") from exc
+    return gradio
+
+
 def build_app(config: ServeConfig) -> tuple[Any, list[str]]:
-    import gradio as gr
+    gr = import_gradio()
 
     checkpoints, data_root = Path(config.checkpoints).resolve(), Path(config.data_root).resolve()  # type: ignore[arg-type]
     checkpoints.mkdir(parents=True, exist_ok=True)
@@ -155,8 +163,8 @@ def build_app(config: ServeConfig) -> tuple[Any, list[str]]:
                         resume_button = gr.Button("Resume", scale=1, elem_id="resume")
                 with gr.Column():
                     status = gr.Markdown("no training run started from this page yet", elem_id="train-status")
-                    sample = gr.Image(label="Latest sample grid", type="filepath", interactive=False)
-                    losses = gr.Image(label="Losses", type="filepath", interactive=False)
+                    sample = gr.Image(label="Latest sample grid", type="filepath", interactive=False, elem_id="sample-grid")
+                    losses = gr.Image(label="Losses", type="filepath", interactive=False, elem_id="loss-curves")
             start_button.click(start, [folder_a, folder_b, uploads_a, uploads_b, preset, name], status)
             stop_button.click(stop, outputs=status)
             resume_button.click(resume, run_choice, status)

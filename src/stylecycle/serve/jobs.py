@@ -41,7 +41,7 @@ class TrainingJobs:
     def __init__(self) -> None:
         self.process: subprocess.Popen | None = None
         self.run_dir: Path | None = None
-        self._lock = threading.Lock()
+        self._lock, self._plot_lock = threading.Lock(), threading.Lock()
         self._plotted_rows = -1
 
     def running(self) -> bool:
@@ -91,9 +91,10 @@ class TrainingJobs:
         stats = read_stats(self.run_dir)
         step = int(stats[-1]["step"]) if stats else 0
         samples = sorted((self.run_dir / "samples").glob("step_*.png"))
-        if len(stats) != self._plotted_rows:  # draw the curves only when there is something new
-            write_loss_plot(self.run_dir)
-            self._plotted_rows = len(stats)
+        with self._plot_lock:  # matplotlib is not thread-safe, and the page's requests run in threads
+            if len(stats) != self._plotted_rows:  # draw the curves only when there is something new
+                write_loss_plot(self.run_dir)
+                self._plotted_rows = len(stats)
         losses = self.run_dir / "losses.png"
         return Status(self.describe(step), samples[-1] if samples else None, losses if losses.exists() else None)
 
