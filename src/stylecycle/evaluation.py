@@ -48,6 +48,7 @@ SHEET_HEIGHT = 160
 SHEET_GAP = 4
 SHEET_LABEL = 18  # height of the column titles
 # Metric: (label, whether higher is better, decimals).
+IDENTITY = "identity (input unchanged)"  # the summary row of the untranslated inputs
 METRICS = {"psnr": ("PSNR (dB)", True, 2), "ssim": ("SSIM", True, 3), "fid": ("FID", False, 2), "kid": ("KID", False, 4)}
 
 
@@ -200,8 +201,6 @@ class Report:
 def _format(metric: str, value: float | int | None, unavailable: dict[str, str]) -> str:
     if value is None:
         return "unavailable" if metric in unavailable else "–"
-    if metric == "kid":
-        return f"{value:.{METRICS[metric][2]}f}"
     return "∞" if math.isinf(value) else f"{value:.{METRICS[metric][2]}f}"
 
 
@@ -216,46 +215,46 @@ class Evaluator:
         self.sheet_images = sheet_images
 
     def evaluate(self, items: Iterable[Item], report: Report | None = None) -> tuple[Report, list[list[tuple[str, Image.Image]]]]:
+        """Score ``items`` into ``report`` (a new one by default); also returns the sheet's rows."""
         report = report or Report()
-        sums: dict[str, dict[str, float]] = {"translated": {}, "identity": {}}
-        counts = {"translated": 0, "identity": 0}
-        fake_rows, input_rows, sheet = [], [], []
+        fake_features, input_features, sheet = [], [], []
         for item in items:
-            row: dict[str, float | str] = {"image": item.name}
             try:
-                if item.reference is not None:
-                    row.update(paired_scores(item.output, item.reference))
-                    if item.input is not None:
-                        row.update({f"identity_{k}": v for k, v in paired_scores(item.input, item.reference).items()})
+                report.per_image.append({"image": item.name, **self.paired(item)})
             except DataError as exc:
                 report.skipped.append(f"{item.name}: {exc}")
                 log.warning("evaluate: skipped %s: %s", item.name, exc)
                 continue
-            for kind, prefix in (("translated", ""), ("identity", "identity_")):
-                scores = {m: row[prefix + m] for m in ("psnr", "ssim") if prefix + m in row}
-                if scores:
-                    counts[kind] += 1
-                    for m, v in scores.items():
-                        sums[kind][m] = sums[kind].get(m, 0.0) + float(v)
-            report.per_image.append(row)
-            if self.target_features is not None:
-                fake_rows.append(feature_matrix([item.output], self.features))  # type: ignore[arg-type]
+            if self.target_features is not None:  # features now, so no image is kept in memory
+                fake_features.append(feature_matrix([item.output], self.features))  # type: ignore[arg-type]
                 if item.input is not None:
-                    input_rows.append(feature_matrix([item.input], self.features))  # type: ignore[arg-type]
+                    input_features.append(feature_matrix([item.input], self.features))  # type: ignore[arg-type]
             if len(sheet) < self.sheet_images:
-                sheet.append([(title, image) for title, image in (("input", item.input), ("translation", item.output), ("reference", item.reference)) if image is not None])
-        images = len(report.per_image)
-        report.summary["translated"] = {"images": images, **{m: v / counts["translated"] for m, v in sums["translated"].items()}}
-        if counts["identity"] or input_rows:
-            report.summary["identity (input unchanged)"] = {"images": len(input_rows) or counts["identity"], **{m: v / counts["identity"] for m, v in sums["identity"].items()}}
-        if self.target_features is not None:
-            for name, rows in (("translated", fake_rows), ("identity (input unchanged)", input_rows)):
-                if rows or name == "translated":
-                    try:
-                        report.summary[name].update(distribution_scores(torch.cat(rows) if rows else torch.zeros(0, 0), self.target_features))
-                    except MetricUnavailable as exc:
-                        report.unavailable.update({"fid": str(exc), "kid": str(exc)})
+                columns = (("input", item.input), ("translation", item.output), ("reference", item.reference))
+                sheet.append([(title, image) for title, image in columns if image is not None])
+        rows = {"translated": (fake_features, ""), IDENTITY: (input_features, "identity_")}
+        for name, (features, prefix) in rows.items():
+            scored = [row for row in report.per_image if f"{prefix}psnr" in row]
+            if name == "translated" or scored or features:
+                means = {m: sum(float(row[prefix + m]) for row in scored) / len(scored) for m in ("psnr", "ssim") if scored}
+                report.summary[name] = {"images": max(len(scored), len(features)) if prefix else len(report.per_image), **means}
+            if self.target_features is not None and (features or name == "translated"):
+                try:
+                    report.summary[name].update(distribution_scores(torch.cat(features) if features else torch.zeros(0, 0), self.target_features))
+                except MetricUnavailable as exc:
+                    report.unavailable.update({"fid": str(exc), "kid": str(exc)})
         return report, sheet
+
+    @staticmethod
+    def paired(item: Item) -> dict[str, float]:
+        """PSNR and SSIM of the translation, and of the input (the identity baseline), against
+        the reference, when there is one."""
+        if item.reference is None:
+            return {}
+        scores = paired_scores(item.output, item.reference)
+        if item.input is not None:
+            scores.update({f"identity_{k}": v for k, v in paired_scores(item.input, item.reference).items()})
+        return scores
 
 
 def comparison_sheet(rows: list[list[tuple[str, Image.Image]]]) -> Image.Image:
