@@ -7,8 +7,8 @@ out of memory together.
 
 from __future__ import annotations
 
+import functools
 import logging
-import shutil
 import tempfile
 import time
 import uuid
@@ -20,7 +20,7 @@ from ..errors import ConfigError, StylecycleError, user_message
 from ..translate_files import VIDEO_EXTENSIONS
 from .jobs import PRESETS, TrainingJobs
 from .models import ModelCache, find_models
-from .safety import Limits, Refused, check_upload, inside, run_name
+from .safety import Limits, Refused, accept_uploads, inside, run_name
 from .translate import translate_uploads
 
 log = logging.getLogger("stylecycle")
@@ -30,9 +30,7 @@ REFRESH_S = 2.0
 
 def shown_to_user(handler: Callable[..., Any]) -> Callable[..., Any]:
     """Errors a user can cause become Gradio's error message (one line), not a traceback."""
-    import functools
-
-    import gradio as gr
+    gr = import_gradio()
 
     @functools.wraps(handler)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -42,20 +40,6 @@ def shown_to_user(handler: Callable[..., Any]) -> Callable[..., Any]:
             raise gr.Error(user_message(exc), print_exception=False) from exc
 
     return wrapped
-
-
-def copy_uploads(uploads: list[str], folder: Path, limits: Limits) -> list[str]:
-    """Put the acceptable images among ``uploads`` into ``folder``; return the refusals."""
-    refused = []
-    folder.mkdir(parents=True, exist_ok=True)
-    for upload in map(Path, uploads):
-        try:
-            if check_upload(upload, limits) != "image":
-                raise Refused(f"{upload.name}: training takes images, not videos")
-            shutil.copyfile(upload, folder / upload.name)
-        except Refused as exc:
-            refused.append(str(exc))
-    return refused
 
 
 def import_gradio() -> Any:
@@ -101,7 +85,8 @@ def build_app(config: ServeConfig) -> tuple[Any, list[str]]:
         if uploads_a or uploads_b:
             if not (uploads_a and uploads_b):
                 raise Refused("upload images for both domains, A and B")
-            refused = copy_uploads(uploads_a, run_dir / "data" / "A", limits) + copy_uploads(uploads_b, run_dir / "data" / "B", limits)
+            refused = [message for files, domain in ((uploads_a, "A"), (uploads_b, "B"))
+                       for message in accept_uploads(files, run_dir / "data" / domain, limits, kinds=("image",))]
             if refused:
                 gr.Warning("Not used: " + "; ".join(refused))
             folders = (run_dir / "data" / "A", run_dir / "data" / "B")

@@ -5,6 +5,7 @@ shown to the user as it is."""
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,3 +65,23 @@ def check_upload(path: Path, limits: Limits) -> str:
     if width * height > limits.max_pixels:
         raise Refused(f"{path.name} is {width}x{height} ({width * height / 1e6:.0f} megapixels); the limit is {limits.max_pixels / 1e6:g} megapixels")
     return "image"
+
+
+def accept_uploads(uploads: list[str], folder: Path, limits: Limits, *, kinds: tuple[str, ...] = ("image", "video"), suffix: str = "") -> list[str]:
+    """Copy the acceptable ``uploads`` into ``folder`` (each named ``stem + suffix + extension``;
+    uploads of the same name are all kept) and return a message for each one refused."""
+    refused = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for upload in map(Path, uploads):
+        try:
+            kind = check_upload(upload, limits)
+            if kind not in kinds:
+                raise Refused(f"{upload.name}: a {kind} cannot be used here, only {' or '.join(kinds)} files")
+        except Refused as exc:
+            refused.append(str(exc))
+            continue
+        name = f"{upload.stem}{suffix}{upload.suffix.lower()}"
+        while (folder / name).exists():
+            name = f"{Path(name).stem}-again{upload.suffix.lower()}"
+        shutil.copyfile(upload, folder / name)
+    return refused

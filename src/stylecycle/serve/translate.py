@@ -3,15 +3,14 @@ formats, colour profiles, videos), and bundle the results."""
 
 from __future__ import annotations
 
-import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import TranslateConfig
 from ..inference import Translator
-from ..translate_files import translate_files
-from .safety import Limits, Refused, check_upload
+from ..translate_files import plan_outputs, translate_files
+from .safety import Limits, Refused, accept_uploads
 
 
 @dataclass
@@ -28,27 +27,13 @@ def translate_uploads(uploads: list[str], translator: Translator, direction: str
         raise Refused("upload one or more images (or a video) first")
     if len(uploads) > limits.max_files:
         raise Refused(f"{len(uploads)} files at once; the limit is {limits.max_files}")
-    result, inputs = Translated(), Path(work) / "in"
-    inputs.mkdir(parents=True, exist_ok=True)
-    for upload in map(Path, uploads):
-        try:
-            check_upload(upload, limits)
-        except Refused as exc:
-            result.refused.append(str(exc))
-            continue
-        name = f"{upload.stem}-{direction}{upload.suffix.lower()}"
-        while (inputs / name).exists():  # two uploads of the same name keep both
-            name = f"{Path(name).stem}-again{upload.suffix.lower()}"
-        shutil.copyfile(upload, inputs / name)
+    inputs = Path(work) / "in"
+    result = Translated(refused=accept_uploads(uploads, inputs, limits, suffix=f"-{direction}"))
     if not any(inputs.iterdir()):
         raise Refused("; ".join(result.refused))
-    outputs = Path(work) / "out"
-    report = translate_files(translator, TranslateConfig(input=inputs, output=outputs, direction=direction))  # type: ignore[arg-type]
-    result.refused += report.skipped
-    for source in sorted(inputs.iterdir()):
-        translated = next(outputs.glob(f"{source.stem}.*"), None)
-        if translated is not None:
-            result.pairs.append((source, translated))
+    settings = TranslateConfig(input=inputs, output=Path(work) / "out", direction=direction)  # type: ignore[arg-type]
+    result.refused += translate_files(translator, settings).skipped
+    result.pairs = [(source, target) for source, target in plan_outputs(inputs, settings.output, settings.format) if target.exists()]  # type: ignore[arg-type]
     if result.pairs:
         result.archive = Path(work) / "stylecycle-translations.zip"
         with zipfile.ZipFile(result.archive, "w") as archive:
