@@ -143,3 +143,12 @@ def test_searches_that_cannot_work_get_one_line(demo_root, tmp_path, capsys, arg
     assert tune_cli(demo_root, tmp_path / "study", *args) == 2
     err = capsys.readouterr().err
     assert message in err and err.strip().count("\n") == 0
+
+
+def test_a_trial_whose_parameters_do_not_go_together_fails_and_the_search_goes_on(demo_root, tmp_path):
+    """--n-blocks applies to resnet generators only: that grid point fails, once, and the other runs."""
+    args = ("--param", "generator=resnet_6blocks,unet_128", "--sampler", "grid")
+    assert tune_cli(demo_root, tmp_path / "study", *args) == 0
+    assert tune_cli(demo_root, tmp_path / "study", *args) == 0  # continuing does not retry the failed point
+    trials = load(tmp_path / "study").trials
+    assert sorted((t.params["model.generator"], t.state.name) for t in trials) == [("resnet_6blocks", "COMPLETE"), ("unet_128", "FAIL")]

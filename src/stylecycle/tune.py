@@ -265,7 +265,11 @@ class Search:
 
         params = {p.name: p.suggest(trial) for p in self.space}
         run_dir = self.folder / "trials" / f"trial_{trial.number:04d}"
-        trainer = Trainer(with_params(self.base, params, run_dir=run_dir, resume=None, max_steps=self.tune.trial_steps, save_every=0, keep_last=1))
+        try:
+            trainer = Trainer(with_params(self.base, params, run_dir=run_dir, resume=None, max_steps=self.tune.trial_steps, save_every=0, keep_last=1))
+        except ConfigError:  # parameters that do not go together (a failed trial, not one to retry)
+            trial.set_user_attr("interrupted", False)
+            raise
         log.info("trial %d: %s", trial.number, ", ".join(f"{k.split('.')[1]}={v}" for k, v in params.items()))
 
         def after_step(trainer: Trainer) -> None:
@@ -296,7 +300,12 @@ class Search:
         study = self.study()
         TrialState = self.optuna.trial.TrialState
         wanted = self.tune.trials or (math.prod(len(p.choices) for p in self.space) if self.tune.sampler == "grid" else DEFAULT_TRIALS)
-        finished = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
+        # Trials that reached a verdict count: finished, stopped early, or refused for parameters
+        # that do not go together (interrupted ones are run again instead).
+        finished = sum(
+            t.state in (TrialState.COMPLETE, TrialState.PRUNED) or (t.state == TrialState.FAIL and t.user_attrs.get("interrupted") is False)
+            for t in study.get_trials(deepcopy=False)
+        )
         if finished < wanted:
             log.info("tune: %d of %d trials finished; running %d more (study %s)", finished, wanted, wanted - finished, self.folder / STUDY_FILE)
             try:
