@@ -120,3 +120,16 @@ def test_requests_queue_one_translation_at_a_time(checkpoints, demo_root):
 def test_serve_refuses_a_data_root_that_is_not_a_folder(tmp_path):
     with pytest.raises(ConfigError, match="--data-root"):
         ServeConfig(data_root=tmp_path / "nowhere").validate()
+
+
+def test_an_uploaded_video_is_translated_into_a_video(checkpoints, tmp_path):
+    import av
+
+    from test_inference import make_video
+
+    make_video(tmp_path / "clip.mp4", frames=3, fps=5, with_audio=False)
+    translator = ModelCache(checkpoints, "cpu").get("tiny", "b2a")
+    result = translate_uploads([str(tmp_path / "clip.mp4")], translator, "b2a", LIMITS, tmp_path / "work")
+    assert [out.name for _, out in result.pairs] == ["clip-b2a.mp4"]
+    with av.open(str(result.pairs[0][1])) as video:
+        assert sum(1 for _ in video.decode(video=0)) == 3
