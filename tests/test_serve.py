@@ -68,7 +68,7 @@ def test_a_bad_upload_among_good_ones_is_listed_and_the_rest_are_translated(chec
     (tmp_path / "notes.png").write_text("not a picture")
     photo = demo_root / "testA" / "rocket_right.png"
     result = translate_uploads([str(photo), str(tmp_path / "notes.png")], translator, "a2b", LIMITS, tmp_path / "work")
-    assert [(src.name, out.name) for src, out in result.pairs] == [("rocket_right-a2b.png", "rocket_right-a2b.png")]
+    assert [(src.name, out.name) for src, out in result.pairs] == [("rocket_right.png", "rocket_right-a2b.png")]
     assert Image.open(result.pairs[0][1]).size == Image.open(photo).size
     assert len(result.refused) == 1 and "notes.png" in result.refused[0] and result.archive.stat().st_size > 0
     with pytest.raises(Refused, match="not an image"):

@@ -68,7 +68,7 @@ def page(browser, server):
 def upload(page, element_id: str, *files: Path) -> None:
     page.locator(f"#{element_id} input[type=file]").set_input_files([str(f) for f in files])
     for f in files:
-        page.locator(f"#{element_id}").get_by_text(f.name).first.wait_for()
+        page.locator(f"#{element_id}").get_by_text(f.stem).first.wait_for()  # shown as stem and extension
 
 
 def test_an_uploaded_photo_comes_back_translated_at_its_size_and_downloads(page, demo_root, tmp_path):
@@ -103,3 +103,12 @@ def test_a_run_started_from_the_train_tab_shows_progress_stops_and_leaves_a_chec
     page.locator("#train-status").get_by_text("stopped at step").wait_for()
     saved = list_checkpoints(server[1] / "from-the-page")
     assert saved and saved[-1].name in page.locator("#train-status").inner_text()
+
+
+def test_clicking_a_translation_puts_it_on_the_before_after_slider(page, demo_root):
+    upload(page, "translate-uploads", demo_root / "testA" / "coffee_right.png", demo_root / "testA" / "rocket_right.png")
+    page.locator("#translate-button").click()
+    shown = "() => [...document.querySelectorAll('#before-after img')].map(i => i.src.split('/').pop()).sort().join(' ') == '{}'"
+    page.wait_for_function(shown.format("coffee_right-a2b.png coffee_right.png"))
+    page.locator("#translations button.thumbnail-item").nth(1).click()
+    page.wait_for_function(shown.format("rocket_right-a2b.png rocket_right.png"))

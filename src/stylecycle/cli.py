@@ -185,7 +185,12 @@ def run_tune(args: argparse.Namespace) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> None:
-    from .serve.app import serve
+    try:
+        from .serve.app import serve
+    except ModuleNotFoundError as exc:
+        if exc.name != "gradio":
+            raise
+        raise ConfigError("stylecycle serve needs Gradio: pip install 'stylecycle[serve]'") from exc
 
     serve(ServeConfig(**section_values(args, "serve")))
 

@@ -15,8 +15,10 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
+import gradio as gr
+
 from ..config import ServeConfig
-from ..errors import ConfigError, StylecycleError, user_message
+from ..errors import StylecycleError, user_message
 from ..translate_files import VIDEO_EXTENSIONS
 from .jobs import PRESETS, TrainingJobs
 from .models import ModelCache, find_models
@@ -30,8 +32,6 @@ REFRESH_S = 2.0
 
 def shown_to_user(handler: Callable[..., Any]) -> Callable[..., Any]:
     """Errors a user can cause become Gradio's error message (one line), not a traceback."""
-    gr = import_gradio()
-
     @functools.wraps(handler)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -42,17 +42,7 @@ def shown_to_user(handler: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
-def import_gradio() -> Any:
-    try:
-        import gradio
-    except ImportError as exc:
-        raise ConfigError("stylecycle serve needs Gradio: pip install 'stylecycle[serve]'") from exc
-    return gradio
-
-
 def build_app(config: ServeConfig) -> tuple[Any, list[str]]:
-    gr = import_gradio()
-
     checkpoints, data_root = Path(config.checkpoints).resolve(), Path(config.data_root).resolve()  # type: ignore[arg-type]
     checkpoints.mkdir(parents=True, exist_ok=True)
     limits = Limits(max_upload_mb=config.max_upload_mb, max_pixels=config.max_pixels, max_files=config.max_files)
@@ -73,7 +63,11 @@ def build_app(config: ServeConfig) -> tuple[Any, list[str]]:
             note += " Not translated: " + "; ".join(result.refused)
             gr.Warning(note)
         downloads = [str(output) for _, output in result.pairs] + ([str(result.archive)] if result.archive else [])
-        return images[0] if images else None, [output for _, output in images], downloads, note
+        return images[0] if images else None, [output for _, output in images], downloads, note, images
+
+    def compare(images: list[tuple[str, str]], selected: gr.SelectData) -> Any:
+        """Show the picture clicked in the gallery on the before/after slider."""
+        return images[selected.index] if images and selected.index is not None else gr.update()
 
     def runs() -> Any:
         found = [m for m in find_models(checkpoints) if (checkpoints / m).is_dir()]
@@ -123,12 +117,14 @@ def build_app(config: ServeConfig) -> tuple[Any, list[str]]:
                     direction = gr.Radio(["a2b", "b2a"], value="a2b", label="Direction (A→B or B→A)")
                     go = gr.Button("Translate", variant="primary", elem_id="translate-button")
                 with gr.Column():
-                    slider = gr.ImageSlider(label="Before / after (first picture)", type="filepath", elem_id="before-after")
+                    slider = gr.ImageSlider(label="Before / after (click a translation below to compare it)", type="filepath", elem_id="before-after")
                     gallery = gr.Gallery(label="Translations", columns=3, elem_id="translations")
                     downloads = gr.File(label="Download", file_count="multiple", elem_id="downloads")
                     note = gr.Markdown(elem_id="translate-note")
             refresh.click(model_choices, outputs=model)
-            go.click(translate, [uploads, model, direction], [slider, gallery, downloads, note], concurrency_limit=1)
+            pairs = gr.State([])  # (upload, translation) of each picture of the last request
+            go.click(translate, [uploads, model, direction], [slider, gallery, downloads, note, pairs], concurrency_limit=1)
+            gallery.select(compare, pairs, slider)
         with gr.Tab("Train", id="train"):
             gr.Markdown(f"Folders are paths inside `{data_root}`; runs are saved under `{checkpoints}`. One run trains at a time.")
             with gr.Row():

@@ -67,9 +67,9 @@ def check_upload(path: Path, limits: Limits) -> str:
     return "image"
 
 
-def accept_uploads(uploads: list[str], folder: Path, limits: Limits, *, kinds: tuple[str, ...] = ("image", "video"), suffix: str = "") -> list[str]:
-    """Copy the acceptable ``uploads`` into ``folder`` (each named ``stem + suffix + extension``;
-    uploads of the same name are all kept) and return a message for each one refused."""
+def accept_uploads(uploads: list[str], folder: Path, limits: Limits, *, kinds: tuple[str, ...] = ("image", "video")) -> list[str]:
+    """Copy the acceptable ``uploads`` into ``folder`` (uploads of the same name are all kept)
+    and return a message for each one refused."""
     refused = []
     folder.mkdir(parents=True, exist_ok=True)
     for upload in map(Path, uploads):
@@ -80,7 +80,7 @@ def accept_uploads(uploads: list[str], folder: Path, limits: Limits, *, kinds: t
         except Refused as exc:
             refused.append(str(exc))
             continue
-        name = f"{upload.stem}{suffix}{upload.suffix.lower()}"
+        name = f"{upload.stem}{upload.suffix.lower()}"
         while (folder / name).exists():
             name = f"{Path(name).stem}-again{upload.suffix.lower()}"
         shutil.copyfile(upload, folder / name)

@@ -28,12 +28,14 @@ def translate_uploads(uploads: list[str], translator: Translator, direction: str
     if len(uploads) > limits.max_files:
         raise Refused(f"{len(uploads)} files at once; the limit is {limits.max_files}")
     inputs = Path(work) / "in"
-    result = Translated(refused=accept_uploads(uploads, inputs, limits, suffix=f"-{direction}"))
+    result = Translated(refused=accept_uploads(uploads, inputs, limits))
     if not any(inputs.iterdir()):
         raise Refused("; ".join(result.refused))
     settings = TranslateConfig(input=inputs, output=Path(work) / "out", direction=direction)  # type: ignore[arg-type]
     result.refused += translate_files(translator, settings).skipped
-    result.pairs = [(source, target) for source, target in plan_outputs(inputs, settings.output, settings.format) if target.exists()]  # type: ignore[arg-type]
+    for source, target in plan_outputs(inputs, settings.output, settings.format):  # type: ignore[arg-type]
+        if target.exists():  # named after the direction too, so a download says what it is
+            result.pairs.append((source, target.rename(target.with_name(f"{target.stem}-{direction}{target.suffix}"))))
     if result.pairs:
         result.archive = Path(work) / "stylecycle-translations.zip"
         with zipfile.ZipFile(result.archive, "w") as archive:
