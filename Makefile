@@ -4,12 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DATA := data/demo
 DEMO_RUN := runs/demo
-# Sized for 2 CPU cores and under 10 minutes in all: 96-pixel crops, half-width networks, and
-# generators that start as the identity (--global-skip) so that 1500 steps already carry the
-# style; 34x34-pixel discriminator patches suit the small crops. --precision auto (the default)
-# computes in bf16 on CPUs that have it.
-DEMO_FLAGS := --size 96 --load-size 112 --ngf 32 --ndf 32 --generator resnet_6blocks --n-layers-d 2 --global-skip \
-	--lambda-identity 0 --max-steps 1500 --workers 0 --sample-every 250
+# The preview recipe (config.py) is sized for 2 CPU cores and under 10 minutes in all: 96-pixel
+# crops, half-width networks, and generators that start as the identity, 1500 steps. --precision
+# auto (the default) computes in bf16 on CPUs that have it.
+DEMO_FLAGS := --recipe preview --sample-every 250
 
 # The browser tests drive Debian's Chromium (never a downloaded one); installed here when missing
 # and this user may (root, or password-less sudo); otherwise those tests are skipped, saying why.

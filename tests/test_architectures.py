@@ -163,3 +163,16 @@ def test_the_seed_recipe_trains_the_discriminators_on_the_generators_before_thei
     trainer.train_step(real_a, real_b)
     torch.testing.assert_close(seen[0], fake_b_before)  # judged before the generators moved
     assert any(not torch.equal(a, b) for a, b in zip(generator_before, trainer.model.G_ab.parameters()))  # and then they moved
+
+
+def test_the_preview_recipe_is_the_small_budget_the_demo_was_measured_with():
+    """README's demo numbers were measured with these flags; `--recipe preview` must give the same run."""
+    spelled_out = {
+        "data": {"size": 96, "load_size": 112, "workers": 0},
+        "model": {"ngf": 32, "ndf": 32, "generator": "resnet_6blocks", "n_layers_d": 2, "global_skip": True},
+        "loss": {"lambda_identity": 0.0},
+        "train": {"max_steps": 1500},
+    }
+    preview = Config.from_recipe({"train": {"recipe": "preview"}})
+    assert preview.updated({"train": {"recipe": "cyclegan"}}) == Config.from_recipe(spelled_out)
+    assert Config.from_recipe({"train": {"recipe": "standard"}}).data.size == 128

@@ -28,7 +28,7 @@ Init = Literal["normal", "xavier", "kaiming", "orthogonal"]
 Upsample = Literal["transpose", "resize-conv"]
 Vgg = Literal["vgg16", "vgg19"]
 LrPolicy = Literal["linear", "step", "plateau", "cosine"]
-Recipe = Literal["cyclegan", "seed"]
+Recipe = Literal["cyclegan", "seed", "preview", "standard"]
 OutputFormat = Literal["auto", "png", "jpeg", "webp"]
 Direction = Literal["a2b", "b2a"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
@@ -205,8 +205,10 @@ class TrainConfig:
     run_dir: Path | None = option(None, "folder for checkpoints, sample grids and logs (created if missing)")
     recipe: Recipe = option(
         "cyclegan",
-        "defaults for the options not given: cyclegan (the paper's) or seed (discriminators first, MSE cycle loss x1, "
-        "no identity loss, no image pool, Adam betas (0.9, 0.999))",
+        "defaults for the options not given: cyclegan (the paper's); seed (discriminators first, MSE cycle loss x1, "
+        "no identity loss, no image pool, Adam betas (0.9, 0.999)); preview (the demo's: 96-pixel crops, half-width "
+        "6-block generators starting as the identity, 1500 steps, minutes on a CPU); standard (128-pixel crops, "
+        "generators starting as the identity, 20000 steps)",
     )
     resume: Path | None = option(
         None, "continue the run in this folder (or from this checkpoint) exactly; its stored options apply unless given again"
@@ -359,6 +361,20 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "seed": {
         "loss": {"cycle_loss": "mse", "lambda_cycle": 1.0, "lambda_identity": 0.0},
         "optim": {"lr": 2e-4, "beta1": 0.9, "beta2": 0.999, "pool_size": 0, "d_first": True},
+    },
+    # Small budgets: `make demo` and the web page's "fast preview" (about 5 minutes on 2 CPU
+    # cores). Generators that start as the identity carry the style after few steps; 34x34
+    # discriminator patches suit the small crops.
+    "preview": {
+        "data": {"size": 96, "load_size": 112, "workers": 0},
+        "model": {"generator": "resnet_6blocks", "ngf": 32, "ndf": 32, "n_layers_d": 2, "global_skip": True},
+        "loss": {"lambda_identity": 0.0},
+        "train": {"max_steps": 1500},
+    },
+    "standard": {
+        "data": {"size": 128, "load_size": 143},
+        "model": {"global_skip": True},
+        "train": {"max_steps": 20000},
     },
 }
 

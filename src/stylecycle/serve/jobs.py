@@ -14,15 +14,13 @@ from ..training.checkpoint import checkpoint_step, list_checkpoints
 from ..training.monitor import read_stats, write_loss_plot
 from .safety import Refused
 
-# Presets for people who do not want to know the flags: the demo's fast recipe, a middle ground,
-# and the CycleGAN paper's recipe (days on a CPU, hours on a GPU).
+# Presets for people who do not want to know the flags: the recipes of the same names (the
+# paper's for high quality: days on a CPU, hours on a GPU), with sample grids and checkpoints
+# often enough to watch.
 PRESETS: dict[str, list[str]] = {
-    "fast preview": [
-        "--size", "96", "--load-size", "112", "--ngf", "32", "--ndf", "32", "--generator", "resnet_6blocks", "--n-layers-d", "2",
-        "--global-skip", "--lambda-identity", "0", "--max-steps", "1500", "--workers", "0", "--sample-every", "100", "--save-every", "250",
-    ],
-    "standard": ["--size", "128", "--load-size", "143", "--global-skip", "--max-steps", "20000", "--sample-every", "500", "--save-every", "1000"],
-    "high quality": ["--size", "256", "--load-size", "286", "--epochs", "100", "--decay-epochs", "100", "--sample-every", "1000", "--save-every", "5000"],
+    "fast preview": ["--recipe", "preview", "--sample-every", "100", "--save-every", "250"],
+    "standard": ["--recipe", "standard", "--sample-every", "500", "--save-every", "1000"],
+    "high quality": ["--recipe", "cyclegan", "--size", "256", "--load-size", "286", "--sample-every", "1000", "--save-every", "5000"],
 }
 STOP_TIMEOUT_S = 120  # a step of the largest preset on a slow CPU, plus the checkpoint
 LOG_NAME = "serve.log"
