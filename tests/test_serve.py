@@ -133,3 +133,16 @@ def test_an_uploaded_video_is_translated_into_a_video(checkpoints, tmp_path):
     assert [out.name for _, out in result.pairs] == ["clip-b2a.mp4"]
     with av.open(str(result.pairs[0][1])) as video:
         assert sum(1 for _ in video.decode(video=0)) == 3
+
+
+def test_a_port_already_taken_is_one_line(checkpoints, demo_root):
+    import socket
+
+    from stylecycle.serve.app import serve
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port} .*choose another --port"):
+            serve(ServeConfig(checkpoints=checkpoints, data_root=demo_root, port=port), block=False)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .atomic import atomic_path
 from .config import EvaluateConfig, TranslateConfig
-from .evaluation import METRICS, Evaluator, Report, folder_items, load_features, read_target_features, write_report
+from .evaluation import METRICS, Evaluator, Report, folder_items, image_files, load_features, read_target_features, write_report
 from .plots import pyplot, save_figure
 from .training.checkpoint import checkpoint_step, list_checkpoints, resolve_checkpoint
 
@@ -50,6 +50,8 @@ def evaluate(config: EvaluateConfig) -> tuple[Path, Report | list[dict]]:
     """Run the command: returns the report folder and the report (or, over a run's checkpoints,
     one summary row per checkpoint)."""
     config.validate()
+    if config.inputs is not None:
+        image_files(config.inputs, "--inputs")  # before any Inception or checkpoint is loaded
     folder = config.report_folder()
     evaluator, template = build_evaluator(config)
     if config.checkpoint is None:

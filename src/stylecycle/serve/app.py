@@ -18,7 +18,7 @@ from typing import Any, Callable
 import gradio as gr
 
 from ..config import ServeConfig
-from ..errors import StylecycleError, user_message
+from ..errors import ConfigError, StylecycleError, first_line, user_message
 from ..translate_files import VIDEO_EXTENSIONS
 from .jobs import PRESETS, TrainingJobs
 from .models import ModelCache, find_models
@@ -163,8 +163,11 @@ def serve(config: ServeConfig, *, block: bool = True) -> Any:
     if config.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("serve: listening on %s, so other machines can reach this page; it has no login", config.host)
     app, served = build_app(config)
-    app.launch(
-        server_name=config.host, server_port=config.port, max_file_size=int(config.max_upload_mb * 2**20),
-        allowed_paths=served, prevent_thread_lock=not block, quiet=not block,
-    )
+    try:
+        app.launch(
+            server_name=config.host, server_port=config.port, max_file_size=int(config.max_upload_mb * 2**20),
+            allowed_paths=served, prevent_thread_lock=not block, quiet=not block,
+        )
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        raise ConfigError(f"cannot listen on {config.host}:{config.port} ({first_line(exc).split('. ')[0]}); choose another --port or --host") from exc
     return app
