@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -89,9 +90,10 @@ def test_one_training_run_at_a_time_and_stopping_saves_a_checkpoint(demo_root, t
     tiny = ["--size", "24", "--load-size", "28", "--ngf", "4", "--ndf", "4", "--n-blocks", "1", "--n-layers-d", "2", "--workers", "0",
             "--device", "cpu", "--max-steps", "100000"]
     jobs.start(tmp_path / "first", ["--data", str(demo_root), "--run-dir", str(tmp_path / "first"), *tiny])
-    while "training: step" not in jobs.status().text:
-        assert jobs.running(), jobs.status().text
+    while "training: step" not in (running := jobs.status().text):
+        assert jobs.running(), running
         time.sleep(0.2)
+    assert re.search(r"is training: step \d+ of 100000 \(0%\), [\d.]+ images/s", running)
     try:
         with pytest.raises(Refused, match="already going"):
             jobs.start(tmp_path / "second", ["--data", str(demo_root), "--run-dir", str(tmp_path / "second"), *tiny])

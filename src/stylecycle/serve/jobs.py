@@ -3,6 +3,7 @@ background, that the page can watch, stop (the run saves a checkpoint) and resum
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ PRESETS: dict[str, list[str]] = {
 }
 STOP_TIMEOUT_S = 120  # a step of the largest preset on a slow CPU, plus the checkpoint
 LOG_NAME = "serve.log"
+PLANNED = re.compile(r"training on .*: (\d+) steps \(")  # the trainer's first log line
 
 
 @dataclass
@@ -88,18 +90,23 @@ class TrainingJobs:
             return Status("no training run started from this page yet")
         stats = read_stats(self.run_dir)
         step = int(stats[-1]["step"]) if stats else 0
+        speed = float(stats[-1].get("images_per_s", 0.0)) if stats else 0.0
         samples = sorted((self.run_dir / "samples").glob("step_*.png"))
         with self._plot_lock:  # matplotlib is not thread-safe, and the page's requests run in threads
             if len(stats) != self._plotted_rows:  # draw the curves only when there is something new
                 write_loss_plot(self.run_dir)
                 self._plotted_rows = len(stats)
         losses = self.run_dir / "losses.png"
-        return Status(self.describe(step), samples[-1] if samples else None, losses if losses.exists() else None)
+        return Status(self.describe(step, speed), samples[-1] if samples else None, losses if losses.exists() else None)
 
-    def describe(self, step: int) -> str:
+    def describe(self, step: int, speed: float = 0.0) -> str:
         name = self.run_dir.name  # type: ignore[union-attr]
         if self.running():
-            return f"**{name}** is training: step {step}" if step else f"**{name}** is starting…"
+            if not step:
+                return f"**{name}** is starting…"
+            total = planned_steps(self.run_dir / "train.log")  # type: ignore[operator]
+            of = f" of {total} ({step / total:.0%})" if total else ""
+            return f"**{name}** is training: step {step}{of}, {speed:.2f} images/s"
         code = self.process.returncode if self.process is not None else None
         checkpoints = list_checkpoints(self.run_dir)  # type: ignore[arg-type]
         saved = f"; checkpoint {checkpoints[-1].name}" if checkpoints else ""
@@ -109,6 +116,12 @@ class TrainingJobs:
         if code in (130, -signal.SIGINT):  # -SIGINT: stopped before training had begun
             return f"**{name}** stopped at step {step}{saved}; resume it to continue" if saved else f"**{name}** stopped before its first checkpoint"
         return f"**{name}** failed: {last_line(self.run_dir / LOG_NAME)}"  # type: ignore[operator]
+
+
+def planned_steps(log: Path) -> int | None:
+    """The run's total steps, from the line the trainer logs as it starts (the latest start)."""
+    found = PLANNED.findall(log.read_text(errors="replace")) if log.exists() else []
+    return int(found[-1]) if found else None
 
 
 def last_line(log: Path) -> str:
