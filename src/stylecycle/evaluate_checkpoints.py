@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .atomic import atomic_path
 from .config import EvaluateConfig, TranslateConfig
-from .evaluation import METRICS, Evaluator, Report, folder_items, image_files, load_features, read_target_features, write_report
+from .evaluation import METRICS, Evaluator, Report, folder_items, format_metric, image_files, load_features, read_target_features, write_report
 from .plots import pyplot, save_figure
 from .training.checkpoint import checkpoint_step, list_checkpoints, resolve_checkpoint
 
@@ -76,7 +76,7 @@ def write_progress(rows: list[dict], folder: Path) -> None:
     with atomic_path(folder / "over_training.json") as tmp:
         tmp.write_text(json.dumps(rows, indent=2))
     table = ["| step | " + " | ".join(METRICS[m][0] for m in metrics) + " |", "|---:|" + "---:|" * len(metrics)]
-    table += [f"| {row['step']} | " + " | ".join(f"{row[m]:.{METRICS[m][2]}f}" if m in row else "–" for m in metrics) + " |" for row in rows]
+    table += [f"| {row['step']} | " + " | ".join(format_metric(m, row.get(m), {}) for m in metrics) + " |" for row in rows]
     with atomic_path(folder / "over_training.md") as tmp:
         tmp.write_text("\n".join(table) + "\n")
     if metrics:

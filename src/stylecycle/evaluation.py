@@ -180,7 +180,7 @@ class Report:
             "|---|---:|" + "---:|" * len(names),
         ]
         for row_name, row in self.summary.items():
-            cells = [_format(m, row.get(m), self.unavailable) for m in names]
+            cells = [format_metric(m, row.get(m), self.unavailable) for m in names]
             lines.append(f"| {row_name} | {row.get('images', '')} | " + " | ".join(cells) + " |")
         reasons: dict[str, list[str]] = {}
         for metric, reason in self.unavailable.items():
@@ -194,11 +194,12 @@ class Report:
                        for key in [prefix + m] if any(key in row for row in self.per_image)]
             lines += ["", "| image | " + " | ".join(title for _, title in columns) + " |", "|---|" + "---:|" * len(columns)]
             for row in self.per_image:
-                lines.append(f"| {row['image']} | " + " | ".join(_format(key.removeprefix("identity_"), row.get(key), {}) for key, _ in columns) + " |")
+                lines.append(f"| {row['image']} | " + " | ".join(format_metric(key.removeprefix("identity_"), row.get(key), {}) for key, _ in columns) + " |")
         return "\n".join(lines) + "\n"
 
 
-def _format(metric: str, value: float | int | None, unavailable: dict[str, str]) -> str:
+def format_metric(metric: str, value: float | int | None, unavailable: dict[str, str]) -> str:
+    """A table cell: the value at the metric's precision, "∞", "unavailable" or "–"."""
     if value is None:
         return "unavailable" if metric in unavailable else "–"
     return "∞" if math.isinf(value) else f"{value:.{METRICS[metric][2]}f}"
@@ -303,10 +304,10 @@ def image_files(folder: Path | None, flag: str) -> dict[str, Path]:
     return keyed
 
 
-def read_target_features(target: Path, features: nn.Module, skipped: list[str]) -> torch.Tensor:
-    """The feature matrix of every readable image under ``target``; unreadable ones are logged
-    and added to ``skipped``."""
-    return feature_matrix(readable(sorted(image_files(target, "--target").values()), skipped), features)
+def read_target_features(target: Path, features: nn.Module, skipped: list[str], flag: str = "--target") -> torch.Tensor:
+    """The feature matrix of every readable image under ``target`` (given by ``flag``);
+    unreadable ones are logged and added to ``skipped``."""
+    return feature_matrix(readable(sorted(image_files(target, flag).values()), skipped), features)
 
 
 def readable(paths: Iterable[Path], skipped: list[str]) -> Iterator[Image.Image]:

@@ -24,7 +24,7 @@ from torch import nn
 
 from .config import Config, TuneConfig, coerce, field_type, optional_inner
 from .errors import ConfigError, DataError, StylecycleError, TrainingInterrupted
-from .evaluation import Evaluator, Item, MetricUnavailable, feature_matrix, image_files, inception_features, readable
+from .evaluation import Evaluator, Item, MetricUnavailable, image_files, inception_features, read_target_features
 from .data.io import read_pil
 from .inference import Translator
 from .plots import save_figure
@@ -166,7 +166,7 @@ class Validation:
         val_b = tune.val_b or (Path(data_root) / "valB" if data_root else None)
         if val_a is None or val_b is None:
             raise ConfigError("tune needs a validation split: --val-a and --val-b (or --data with valA/ and valB/)")
-        self.objective, skipped = tune.objective, []
+        self.objective = tune.objective
         inputs = image_files(val_a, "--val-a")
         self.inputs = [(key, read_pil(path)) for key, path in inputs.items()]
         features, target = None, None
@@ -181,7 +181,7 @@ class Validation:
                 features = inception_features(tune.inception_weights)
             except MetricUnavailable as exc:
                 raise ConfigError(f"--objective {self.objective}: {exc}") from exc
-            target = feature_matrix(readable(sorted(image_files(val_b, "--val-b").values()), skipped), features)
+            target = read_target_features(val_b, features, [], flag="--val-b")  # unreadable ones are logged
             self.references = {}
         self.evaluator = Evaluator(features, target, sheet_images=0)
         # The untranslated inputs' score: a trial that does not beat it learned nothing.
