@@ -56,3 +56,24 @@ def test_global_skip_starts_the_generator_near_the_identity():
         torch.testing.assert_close(skip(image), image, rtol=0, atol=0.01)  # 0.99 x: the skip's clamp
         assert (plain(image) - image).abs().mean() > 0.3
     assert skip.state_dict().keys() == plain.state_dict().keys()  # no extra weights: same checkpoint layout
+
+
+def test_reflection_padding_stays_in_bf16_under_autocast():
+    from stylecycle.nn.generators import ReflectionPad2d
+
+    x = torch.randn(1, 2, 5, 5).to(torch.bfloat16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        padded = ReflectionPad2d(1)(x)
+    assert padded.dtype == torch.bfloat16  # autocast alone would widen it to fp32
+    assert torch.equal(padded, torch.nn.functional.pad(x.float(), (1, 1, 1, 1), mode="reflect").to(torch.bfloat16))
+
+
+def test_a_channels_last_generator_translates_like_a_contiguous_one():
+    torch.manual_seed(0)
+    generator = build_generator(ModelConfig(ngf=8, n_blocks=2)).eval()
+    x = torch.rand(2, 3, 40, 36) * 2 - 1
+    with torch.no_grad():
+        expected = generator(x)
+        out = generator.to(memory_format=torch.channels_last)(x.contiguous(memory_format=torch.channels_last))
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)

@@ -48,3 +48,19 @@ def test_instance_norm_keeps_no_running_statistics():
     train_out = norm(x)
     norm.eval()
     torch.testing.assert_close(norm(x), train_out)
+
+
+def test_channels_last_instance_norm_gives_the_same_values_and_gradients_and_stays_channels_last():
+    torch.manual_seed(3)
+    norm = instance_norm(affine=True)(4)
+    with torch.no_grad():
+        norm.weight.copy_(torch.tensor([0.5, 2.0, -1.0, 3.0]))
+    for batch in (1, 3):
+        x = torch.randn(batch, 4, 6, 5) * 3 + 1
+        x_cl = x.detach().contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        x_plain = x.detach().clone().requires_grad_(True)
+        out_cl, out_plain = norm(x_cl), norm(x_plain)
+        assert out_cl.is_contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(out_cl, out_plain)
+        grad = torch.randn_like(out_plain)
+        torch.testing.assert_close(torch.autograd.grad(out_cl, x_cl, grad)[0], torch.autograd.grad(out_plain, x_plain, grad)[0])

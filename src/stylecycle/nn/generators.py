@@ -36,6 +36,25 @@ def pad_to_multiple(x: torch.Tensor, multiple: int, min_side: int) -> torch.Tens
     return F.pad(x, [0, (-w) % multiple, 0, (-h) % multiple], mode="reflect")
 
 
+class ReflectionPad2d(nn.ReflectionPad2d):
+    """``nn.ReflectionPad2d`` that pads in its input's own precision.
+
+    CPU autocast lists reflection padding among the ops it runs in fp32, so under bf16 every
+    padded activation would be widened to fp32 and narrowed again by the convolution after it,
+    twice the memory traffic for a copy that is exact in any precision.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.jit.is_scripting():  # a scripted network is exported, and exports run without autocast
+            return F.pad(x, self.padding, "reflect")
+        return self._pad_in_own_precision(x)
+
+    @torch.jit.unused
+    def _pad_in_own_precision(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            return F.pad(x, self.padding, "reflect")
+
+
 def upsampling(upsample: Upsample, in_channels: int, out_channels: int, kernel: int, bias: bool) -> nn.Module:
     """Double the resolution. ``transpose`` is the reference's strided transposed convolution;
     its kernels overlap unevenly, which paints period-2 checkerboards (Odena et al., 2016).
@@ -44,7 +63,7 @@ def upsampling(upsample: Upsample, in_channels: int, out_channels: int, kernel: 
         padding, output_padding = (1, 1) if kernel == 3 else (1, 0)
         return nn.ConvTranspose2d(in_channels, out_channels, kernel, stride=2, padding=padding, output_padding=output_padding, bias=bias)
     if upsample == "resize-conv":
-        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1), nn.Conv2d(in_channels, out_channels, 3, bias=bias))
+        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), ReflectionPad2d(1), nn.Conv2d(in_channels, out_channels, 3, bias=bias))
     raise ValueError(f"unknown upsampling {upsample!r}")
 
 
@@ -82,14 +101,14 @@ class ResidualBlock(nn.Module):
     def __init__(self, channels: int, norm: NormLayer, use_bias: bool, dropout: float = 0.0) -> None:
         super().__init__()
         layers: list[nn.Module] = [
-            nn.ReflectionPad2d(1),
+            ReflectionPad2d(1),
             nn.Conv2d(channels, channels, 3, bias=use_bias),
             norm(channels),
             nn.ReLU(True),
         ]
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
-        layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=use_bias), norm(channels)]
+        layers += [ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=use_bias), norm(channels)]
         self.conv_block = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -120,7 +139,7 @@ class ResnetGenerator(Generator):
         super().__init__(global_skip, side_multiple=4, min_side=8)
         norm = norm or instance_norm()
         layers: list[nn.Module] = [
-            nn.ReflectionPad2d(3),
+            ReflectionPad2d(3),
             nn.Conv2d(in_channels, ngf, 7, bias=use_bias),
             norm(ngf),
             nn.ReLU(True),
@@ -136,7 +155,7 @@ class ResnetGenerator(Generator):
         for _ in range(2):
             layers += [upsampling(upsample, channels, channels // 2, 3, use_bias), norm(channels // 2), nn.ReLU(True)]
             channels //= 2
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(channels, out_channels, 7)]
+        layers += [ReflectionPad2d(3), nn.Conv2d(channels, out_channels, 7)]
         self.model = nn.Sequential(*layers)  # the tanh (index 24 in the reference) is applied in forward
 
 

@@ -3,7 +3,8 @@
 InstanceNorm normalises each sample and channel by its own spatial mean and biased variance,
 y = (x - mu) / sqrt(var + eps) * gamma + beta. It removes each image's own contrast, so the
 style lives in the network's weights rather than in the statistics of the input. PyTorch's
-``nn.InstanceNorm2d`` without running statistics is exactly that formula, so it is used as is.
+``nn.InstanceNorm2d`` without running statistics is exactly that formula; :class:`InstanceNorm2d`
+only adds a fast path for channels-last tensors.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Callable
 
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from torch import nn
 
 from ..config import Norm
@@ -20,10 +22,31 @@ from ..config import Norm
 NormLayer = Callable[[int], nn.Module]
 
 
+class InstanceNorm2d(nn.InstanceNorm2d):
+    """``nn.InstanceNorm2d`` that keeps channels-last tensors channels-last.
+
+    PyTorch computes instance norm as batch norm over a (1, N*C, H, W) view, which a
+    channels-last tensor cannot give without a copy, and hands back a contiguous tensor that
+    the next convolution copies back: three copies per layer, enough to make channels-last a
+    loss on CPU. For a single sample, instance norm *is* training-mode batch norm, whose CPU
+    kernel reads and writes channels-last directly; so each sample goes through that.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.jit.is_scripting() and x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+            return self._per_sample_batch_norm(x)
+        return F.instance_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+
+    @torch.jit.unused
+    def _per_sample_batch_norm(self, x: torch.Tensor) -> torch.Tensor:
+        samples = [F.batch_norm(one, None, None, self.weight, self.bias, training=True, eps=self.eps) for one in x.split(1)]
+        return samples[0] if len(samples) == 1 else torch.cat(samples)
+
+
 def instance_norm(affine: bool = False, eps: float = 1e-5) -> NormLayer:
     """InstanceNorm with optional learnable gamma and beta, never tracking running statistics
     (statistics are always those of the image at hand, in training and in inference alike)."""
-    return partial(nn.InstanceNorm2d, affine=affine, eps=eps, track_running_stats=False)
+    return partial(InstanceNorm2d, affine=affine, eps=eps, track_running_stats=False)
 
 
 class _SumOverRanks(torch.autograd.Function):
