@@ -145,7 +145,7 @@ def run_translate(args: argparse.Namespace) -> None:
     config = TranslateConfig(**section_values(args, "translate")).validate()
     translator = Translator.from_checkpoint(
         config.checkpoint, config.direction, config.device, config.precision, config.generator,  # type: ignore[arg-type]
-        max_pixels=config.max_pixels, tile=config.tile,
+        channels_last=config.channels_last, max_pixels=config.max_pixels, tile=config.tile,
     )
     report = translate_files(translator, config)
     notes = [f"skipped {len(report.skipped)} unreadable"] if report.skipped else []

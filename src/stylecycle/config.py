@@ -223,7 +223,7 @@ class TrainConfig:
     precision: Precision = option(
         "auto", "arithmetic: bf16 autocast where the hardware has bf16, else fp32 (auto); fp32; bf16; fp16 (with loss scaling)"
     )
-    channels_last: bool = option(False, "channels-last memory layout (often faster on GPUs with tensor cores)")
+    channels_last: bool | None = option(None, "channels-last memory layout; default: on for CPUs (measured faster there, benchmarks/speed.py), off elsewhere")
     compile: bool = option(False, "torch.compile the four networks (slow first steps, then faster ones)")
     sample_every: int = option(200, "write a PNG sample grid every this many steps (0: only at the end)")
     save_every: int = option(0, "write a checkpoint every this many steps (0: at epoch ends and the end only)")
@@ -449,6 +449,7 @@ class TranslateConfig:
     direction: Direction = option("a2b", "a2b translates domain A images into B; b2a the other way")
     device: str = option("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
     precision: Precision = option("auto", "arithmetic: bf16 where the hardware has bf16, else fp32 (auto); fp32; bf16; fp16")
+    channels_last: bool | None = option(None, "channels-last memory layout; default: on for CPUs (measured faster there, benchmarks/speed.py), off elsewhere")
     generator: GeneratorName | None = option(
         None, "architecture of a bare generator file of the original CycleGAN code (latest_net_G_A.pth); stylecycle checkpoints know their own"
     )

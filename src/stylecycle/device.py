@@ -1,4 +1,4 @@
-"""Choosing the device to compute on."""
+"""Choosing the device to compute on, and the memory layout to compute in."""
 
 from __future__ import annotations
 
@@ -28,3 +28,13 @@ def resolve_device(name: str) -> torch.device:
     if device.type not in ("cpu", "cuda", "mps"):
         raise ConfigError(f"--device {name}: unsupported device type (use auto, cpu, cuda, cuda:N or mps)")
     return device
+
+
+def memory_format(channels_last: bool | None, device: torch.device) -> torch.memory_format:
+    """The layout of images and weights: ``None`` means channels-last on CPUs and contiguous
+    (NCHW) elsewhere. On CPU, oneDNN's convolutions, and its transposed convolutions above all,
+    run faster on channels-last tensors (benchmarks/speed.py and inference.py measure it);
+    elsewhere that is not measured here, so the default stays PyTorch's."""
+    if channels_last is None:
+        channels_last = device.type == "cpu"
+    return torch.channels_last if channels_last else torch.contiguous_format

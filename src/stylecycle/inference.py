@@ -17,7 +17,7 @@ from torch import nn
 
 from .config import Config, Direction, GeneratorName, ModelConfig, Precision
 from .data.io import pil_to_tensor, tensor_to_pil, to_rgb
-from .device import resolve_device
+from .device import memory_format, resolve_device
 from .errors import CheckpointError, ConfigError, first_line
 from .model import build_generator
 from .nn import list_generators
@@ -77,6 +77,7 @@ class Translator:
         device: torch.device | str = "cpu",
         precision: Precision = "fp32",
         *,
+        channels_last: bool | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         tile: int = TILE,
         overlap: int = OVERLAP,
@@ -85,7 +86,8 @@ class Translator:
             raise ConfigError(f"the tile overlap ({overlap}) must be positive and smaller than the tile ({tile})")
         self.device = torch.device(device)
         self.precision = resolve_precision(precision, self.device)
-        self.generator = generator.to(self.device).eval()
+        self.memory_format = memory_format(channels_last, self.device)
+        self.generator = generator.to(self.device, memory_format=self.memory_format).eval()
         self.max_pixels, self.tile, self.overlap = max_pixels, tile, overlap
 
     @classmethod
@@ -96,11 +98,12 @@ class Translator:
         device: str = "auto",
         precision: Precision = "auto",
         generator: GeneratorName | None = None,
+        channels_last: bool | None = None,
         **tiling: int,
     ) -> "Translator":
         """A translator for ``direction`` of the checkpoint at ``path`` (see :func:`load_generator`)."""
         network, _ = load_generator(path, direction, generator)
-        return cls(network, resolve_device(device), precision, **tiling)
+        return cls(network, resolve_device(device), precision, channels_last=channels_last, **tiling)
 
     def translate(self, image: Picture) -> Picture:
         """Translate a picture, returned in the kind it came in: a PIL image (RGB, its ICC profile
@@ -135,4 +138,4 @@ class Translator:
 
     def _run(self, batch: torch.Tensor) -> torch.Tensor:
         with autocast(self.device, self.precision):
-            return self.generator(batch.to(torch.float32))
+            return self.generator(batch.to(torch.float32, memory_format=self.memory_format))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -84,34 +84,37 @@ class CycleGAN(nn.Module):
     def discriminators(self) -> nn.ModuleList:
         return nn.ModuleList([self.D_a, self.D_b])
 
-    def identity_losses(self, real_a: torch.Tensor, real_b: torch.Tensor) -> Losses:
-        """Leave images that already belong to the target domain alone (empty when weighted 0)."""
-        loss = self.loss
-        if loss.lambda_identity <= 0:
-            return {}
-        return {
-            "idt_a": loss.cycle_weight("a") * loss.lambda_identity * reconstruction_loss(loss.cycle_loss, self.G_ba(real_a), real_a),
-            "idt_b": loss.cycle_weight("b") * loss.lambda_identity * reconstruction_loss(loss.cycle_loss, self.G_ab(real_b), real_b),
-        }
-
-    def round_trip_losses(self, real: torch.Tensor, source: Domain, target_domain_images: torch.Tensor) -> tuple[Losses, torch.Tensor]:
+    def round_trip_losses(
+        self, real: torch.Tensor, source: Domain, target_domain_images: torch.Tensor, with_identity: bool = False
+    ) -> tuple[Losses, torch.Tensor]:
         """Translate ``real`` (of domain ``source``) into the other domain, where it must fool that
         domain's discriminator (and, with the VGG losses, keep its content and take on the style of
         ``target_domain_images``), and back again, where it must match itself (cycle consistency).
 
+        ``with_identity`` adds both identity terms (each generator must leave images that are
+        already in its target domain alone): the generator going there also takes
+        ``target_domain_images``, the one coming back also takes ``real``, in the same batch.
+        That is the six generator passes of a step in four calls instead of six.
+
         The round trips from A and from B share no activations, so the trainer can
         back-propagate each on its own. Returns the losses and the fake, for the discriminators.
         """
+        other: Domain = "b" if source == "a" else "a"
         if source == "a":
             there, back, judge, name = self.G_ab, self.G_ba, self.D_b, "G_ab"
         else:
             there, back, judge, name = self.G_ba, self.G_ab, self.D_a, "G_ba"
         loss = self.loss
-        fake = there(real)
+        identity = with_identity and loss.lambda_identity > 0
+        fake, *kept_other = run_together(there, real, *([target_domain_images] if identity else []))
+        back_again, *kept_source = run_together(back, fake, *([real] if identity else []))
         losses = {
             name: generator_adversarial_loss(loss.gan_loss, judge(fake)),
-            f"cycle_{source}": loss.cycle_weight(source) * reconstruction_loss(loss.cycle_loss, back(fake), real),
+            f"cycle_{source}": loss.cycle_weight(source) * reconstruction_loss(loss.cycle_loss, back_again, real),
         }
+        if identity:
+            for domain, kept, original in ((source, kept_source[0], real), (other, kept_other[0], target_domain_images)):
+                losses[f"idt_{domain}"] = loss.cycle_weight(domain) * loss.lambda_identity * reconstruction_loss(loss.cycle_loss, kept, original)
         if self.vgg is not None:
             features_fake, features_real = self.vgg(fake), self.vgg(real)
             if self.perceptual_layers:
@@ -136,16 +139,25 @@ class CycleGAN(nn.Module):
         return losses
 
     def _judge(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """Real and fake go through in one batch: the discriminator's InstanceNorm is per sample.
-        (With batch statistics the two halves would see each other's, so they go separately.)"""
-        fake = fake.detach()
-        if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules()):
-            scores_real, scores_fake = discriminator(real), discriminator(fake)
-        else:
-            both = discriminator(torch.cat([real, fake]))
-            scores_real = [s[: real.shape[0]] for s in both]
-            scores_fake = [s[real.shape[0] :] for s in both]
+        scores_real, scores_fake = run_together(discriminator, real, fake.detach())
         return discriminator_adversarial_loss(self.loss.gan_loss, scores_real, scores_fake)
+
+
+def run_together(network: nn.Module, *inputs: torch.Tensor) -> list[Any]:
+    """``[network(x) for x in inputs]``, computed as one batch where that gives the same result.
+
+    One call on a batch of two is faster than two calls (fewer, larger matrix products), and it
+    changes nothing where every normalisation is per sample, as InstanceNorm is. With batch
+    statistics the inputs would see each other's, so they then go one by one. Works for
+    generators (a tensor out) and discriminators (a list of score maps out).
+    """
+    if len(inputs) == 1 or any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in network.modules()):
+        return [network(x) for x in inputs]
+    sizes = [x.shape[0] for x in inputs]
+    out = network(torch.cat(inputs))
+    if isinstance(out, torch.Tensor):
+        return list(out.split(sizes))
+    return [list(scores) for scores in zip(*(s.split(sizes) for s in out))]
 
 
 def _layers(names: str) -> list[str]:

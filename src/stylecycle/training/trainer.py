@@ -20,7 +20,7 @@ from ..config import Config
 from ..data.datasets import MIN_TRAIN_SIDE, UnpairedImages, UnpairedSampler, scan_images
 from ..data.io import read_image, save_image
 from ..data.transforms import augment_transform, decode_side, prepare_transform, preview_transform
-from ..device import resolve_device
+from ..device import memory_format, resolve_device
 from ..errors import CheckpointError, ConfigError, DataError, ImageReadError, StylecycleError, TrainingInterrupted
 from ..model import CycleGAN, Losses
 from ..nn.norm import to_sync_batch_norm
@@ -99,7 +99,7 @@ class Trainer:
         requested = resolve_device(train.device)
         self.dist = Distributed.from_env(requested)
         self.device = self.dist.device(requested)
-        self.memory_format = torch.channels_last if train.channels_last else torch.contiguous_format
+        self.memory_format = memory_format(train.channels_last, self.device)
         if not self.dist.is_main:
             log.setLevel(logging.WARNING)  # rank 0 alone reports progress
         torch.manual_seed(train.seed)
@@ -124,9 +124,10 @@ class Trainer:
         self.dist.broadcast_weights(self.model)
         if train.compile:
             compile_networks(self.model, self.device)
-        betas = (optim.beta1, optim.beta2)
-        self.opt_g = torch.optim.Adam(self.model.generators().parameters(), lr=optim.lr, betas=betas)
-        self.opt_d = torch.optim.Adam(self.model.discriminators().parameters(), lr=optim.lr, betas=betas)
+        # The fused kernel updates every tensor in one pass instead of a dozen (the same Adam).
+        adam = dict(lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=self.device.type in ("cpu", "cuda"))
+        self.opt_g = torch.optim.Adam(self.model.generators().parameters(), **adam)
+        self.opt_d = torch.optim.Adam(self.model.discriminators().parameters(), **adam)
         factor = LrFactor(
             optim.lr_policy, constant_steps, self.total_steps, step_every=optim.lr_step_epochs * self.steps_per_epoch, gamma=optim.lr_gamma
         )
@@ -208,24 +209,22 @@ class Trainer:
         was taken), and the fakes (B → A, A → B) for the discriminators.
 
         The discriminators are frozen meanwhile: their gradients would be thrown away. The loss
-        has three parts that share no activations: identity, the round trip from A and the one
-        from B. Each is back-propagated as soon as it is computed, so only one part's activations
-        are alive at a time; gradients add up, so the update is the same.
+        has two parts that share no activations: the round trip from A (carrying both identity
+        terms, batched with it) and the one from B. Each is back-propagated as soon as it is
+        computed, so only one part's activations are alive at a time; gradients add up, so the
+        update is the same.
         """
         model = self.model
         model.discriminators().requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
-        with self.autocast():  # a. leave images already in the target domain alone
-            idt_losses = model.identity_losses(real_a, real_b)
-        self.backward(idt_losses)
-        with self.autocast():  # b. A → B fools D_b, and B → A brings it back
-            ab_losses, fake_b = model.round_trip_losses(real_a, "a", real_b)
+        with self.autocast():  # a. A → B fools D_b and B → A brings it back; both leave their own domain alone
+            ab_losses, fake_b = model.round_trip_losses(real_a, "a", real_b, with_identity=True)
         self.backward(ab_losses)
-        with self.autocast():  # c. B → A fools D_a, and A → B brings it back
+        with self.autocast():  # b. B → A fools D_a, and A → B brings it back
             ba_losses, fake_a = model.round_trip_losses(real_b, "b", real_a)
         self.backward(ba_losses)
         model.discriminators().requires_grad_(True)
-        losses = {**idt_losses, **ab_losses, **ba_losses}
+        losses = {**ab_losses, **ba_losses}
         return losses, self.update(self.opt_g, model.generators(), losses), (fake_a, fake_b)
 
     def discriminator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, fake_a: torch.Tensor, fake_b: torch.Tensor) -> tuple[Losses, bool]:
