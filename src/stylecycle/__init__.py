@@ -3,6 +3,7 @@
 from .config import Config, DataConfig, LossConfig, ModelConfig, OptimConfig, TrainConfig, TranslateConfig
 from .errors import StylecycleError
 from .inference import Translator
+from .memory import keep_freed_memory
 from .model import CycleGAN
 from .training.checkpoint import load_checkpoint
 
@@ -17,6 +18,7 @@ __all__ = [
     "TrainConfig",
     "TranslateConfig",
     "Translator",
+    "keep_freed_memory",
     "load_checkpoint",
 ]
 __version__ = "0.1.0"

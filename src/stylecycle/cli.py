@@ -16,6 +16,7 @@ from typing import Any, Literal, NoReturn
 
 from .config import Config, EvaluateConfig, GeneratorName, ServeConfig, TranslateConfig, TuneConfig, field_type, flag_name, optional_inner, read_config_file
 from .errors import ConfigError, StylecycleError, TrainingInterrupted, user_message
+from .memory import keep_freed_memory
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -221,6 +222,7 @@ COMMANDS = {"train": run_train, "translate": run_translate, "evaluate": run_eval
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    keep_freed_memory()  # large tensors reuse memory instead of costing page faults (memory.py)
     try:
         COMMANDS[args.command](args)
     except StylecycleError as exc:
