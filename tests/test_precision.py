@@ -16,3 +16,12 @@ def test_autocast_computes_convolutions_in_the_chosen_dtype():
     for precision, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
         with autocast(torch.device("cpu"), precision):
             assert conv(x).dtype == dtype
+
+
+def test_the_default_layout_is_channels_last_on_cpu_and_pytorchs_own_elsewhere():
+    from stylecycle.device import memory_format
+
+    assert memory_format(None, torch.device("cpu")) == torch.channels_last
+    assert memory_format(None, torch.device("cuda")) == torch.contiguous_format
+    assert memory_format(False, torch.device("cpu")) == torch.contiguous_format
+    assert memory_format(True, torch.device("cuda")) == torch.channels_last
