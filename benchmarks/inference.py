@@ -3,9 +3,12 @@
 Each contender runs in a fresh process of its own (so its peak memory is its own), with the
 reference-sized 9-block ResNet generator (random weights: speed does not depend on them):
 
-- 1024x1024: ``fp32_eager`` (the baseline: the generator in fp32, no tricks), ``bf16``
-  (autocast), ``onnxruntime`` (the ONNX export, fp32, CPU provider) and ``default`` (what
-  ``stylecycle translate`` does with no flags on this machine);
+- 1024x1024: ``fp32_eager`` (the baseline: the generator in fp32, NCHW, no tricks), ``bf16``
+  (autocast, NCHW), ``channels_last`` (fp32), ``onnxruntime`` (the ONNX export, fp32, CPU
+  provider), ``default`` (what ``stylecycle translate`` does with no flags on this machine:
+  bf16, channels-last, and glibc told to keep freed memory, see ``stylecycle.memory``), and
+  ``fp32_eager_keep_freed_memory`` (the baseline with that allocator setting alone, to show
+  what the setting gives by itself);
 - 6000x4000 (a 24-megapixel photo), the default path: tiles with shared statistics.
 
     python benchmarks/inference.py            # about 5 minutes on 2 CPU cores
@@ -29,12 +32,18 @@ from speed import own_peak_rss_mib
 from stylecycle.config import ModelConfig
 from stylecycle.export import export_onnx
 from stylecycle.inference import Translator
+from stylecycle.memory import keep_freed_memory
 from stylecycle.model import build_generator
 
-CONTENDERS = ("fp32_eager", "bf16", "onnxruntime", "default")
+CONTENDERS = ("fp32_eager", "bf16", "channels_last", "onnxruntime", "default", "fp32_eager_keep_freed_memory")
+KEEPS_FREED_MEMORY = ("default", "fp32_eager_keep_freed_memory")
+# name: (precision, channels_last) of the Translator
+TRANSLATORS = {"bf16": ("bf16", False), "channels_last": ("fp32", True), "default": ("auto", None)}
 
 
 def translate_function(name: str, workdir: Path):
+    if name in KEEPS_FREED_MEMORY:
+        keep_freed_memory()
     torch.manual_seed(0)
     generator = build_generator(ModelConfig(generator="resnet_9blocks")).eval()
     if name == "onnxruntime":
@@ -45,13 +54,13 @@ def translate_function(name: str, workdir: Path):
             export_onnx(generator, path)
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         return lambda image: session.run(None, {"image": image[None].numpy()})[0]
-    if name == "fp32_eager":
+    if name.startswith("fp32_eager"):
         def eager(image: torch.Tensor) -> torch.Tensor:
             with torch.no_grad():
                 return generator(image[None])
         return eager
-    translator = Translator(generator, "cpu", "bf16" if name == "bf16" else "auto")
-    return translator.translate
+    precision, channels_last = TRANSLATORS[name]
+    return Translator(generator, "cpu", precision, channels_last=channels_last).translate  # type: ignore[arg-type]
 
 
 def probe(name: str, height: int, width: int, repeats: int, workdir: Path) -> dict:

@@ -1,7 +1,7 @@
-"""Does bf16 autocast (the CPU default where the hardware has it) train as well as fp32? Prints JSON.
+"""Does the CPU default (bf16 autocast where the hardware has it, channels-last) train as well as fp32? Prints JSON.
 
 Trains the demo recipe (as ``make demo`` does, on freshly built demo data) for the same number
-of steps at fp32 and at bf16, for several seeds, and reports per run: the seconds taken, the
+of steps at fp32 (NCHW) and with the defaults, for several seeds, and reports per run: the seconds taken, the
 mean training cycle loss over the last quarter of the steps, the cycle loss of the final
 networks on the held-out test images (both directions, evaluated in fp32, so the measurement
 itself is the same for both), and PSNR/SSIM of the translated test photographs against their
@@ -31,13 +31,19 @@ from stylecycle.losses import reconstruction_loss
 from stylecycle.training.trainer import Trainer
 
 
-def demo_config(data_root: Path, run_dir: Path, steps: int, precision: str, seed: int) -> Config:
+# name: (precision, channels_last)
+CONTENDERS = {"fp32": ("fp32", False), "default": ("auto", None)}
+
+
+def demo_config(data_root: Path, run_dir: Path, steps: int, name: str, seed: int) -> Config:
     """The Makefile's DEMO_FLAGS, as a config."""
     return Config(
         data=DataConfig(root=data_root, size=96, load_size=112, workers=0),
         model=ModelConfig(generator="resnet_6blocks", ngf=32, ndf=32, n_layers_d=2, global_skip=True),
         loss=LossConfig(lambda_identity=0.0),
-        train=TrainConfig(run_dir=run_dir, max_steps=steps, sample_every=0, device="cpu", precision=precision, seed=seed),  # type: ignore[arg-type]
+        train=TrainConfig(
+            run_dir=run_dir, max_steps=steps, sample_every=0, device="cpu", precision=CONTENDERS[name][0], channels_last=CONTENDERS[name][1], seed=seed  # type: ignore[arg-type]
+        ),
     )
 
 
@@ -53,8 +59,8 @@ def held_out_cycle_loss(final: Path, data_root: Path) -> float:
     return statistics.mean(losses)
 
 
-def train_and_score(data_root: Path, run_dir: Path, steps: int, precision: str, seed: int) -> dict:
-    trainer = Trainer(demo_config(data_root, run_dir, steps, precision, seed))
+def train_and_score(data_root: Path, run_dir: Path, steps: int, name: str, seed: int) -> dict:
+    trainer = Trainer(demo_config(data_root, run_dir, steps, name, seed))
     cycle, step = [], trainer.train_step
 
     def recording_step(real_a: torch.Tensor, real_b: torch.Tensor):
@@ -66,7 +72,7 @@ def train_and_score(data_root: Path, run_dir: Path, steps: int, precision: str, 
     started = time.perf_counter()
     final = trainer.run()
     seconds = time.perf_counter() - started
-    translator = Translator.from_checkpoint(final, device="cpu", precision=precision)  # type: ignore[arg-type]
+    translator = Translator.from_checkpoint(final, device="cpu", precision=CONTENDERS[name][0], channels_last=CONTENDERS[name][1])  # type: ignore[arg-type]
     per_image = []
     for photo in sorted((data_root / "testA").glob("*.png")):
         per_image.append(paired_scores(translator.translate(read_pil(photo)), read_pil(data_root / "testB" / photo.name)))
@@ -92,15 +98,15 @@ def main() -> None:
     result: dict = {"steps": args.steps, "seeds": args.seeds}
     with tempfile.TemporaryDirectory() as tmp:
         data_root = build_demo_dataset(Path(tmp) / "data")
-        for precision in ("fp32", "bf16"):
-            runs = [train_and_score(data_root, Path(tmp) / f"{precision}_{seed}", args.steps, precision, seed) for seed in args.seeds]
-            result[precision] = {
+        for name in CONTENDERS:
+            runs = [train_and_score(data_root, Path(tmp) / f"{name}_{seed}", args.steps, name, seed) for seed in args.seeds]
+            result[name] = {
                 "runs": runs,
                 **{key: summary(runs, key) for key in ("seconds", "train_cycle_loss_last_quarter", "held_out_cycle_loss", "test_psnr")},
             }
     for key in ("train_cycle_loss_last_quarter", "held_out_cycle_loss"):
-        result[f"bf16_{key}_relative_to_fp32"] = round(result["bf16"][key]["mean"] / result["fp32"][key]["mean"], 3)
-    result["bf16_speedup"] = round(result["fp32"]["seconds"]["mean"] / result["bf16"]["seconds"]["mean"], 2)
+        result[f"default_{key}_relative_to_fp32"] = round(result["default"][key]["mean"] / result["fp32"][key]["mean"], 3)
+    result["default_speedup"] = round(result["fp32"]["seconds"]["mean"] / result["default"]["seconds"]["mean"], 2)
     print(json.dumps(result, indent=2))
 
 

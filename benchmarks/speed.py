@@ -1,20 +1,27 @@
-"""Training speed and peak memory per performance option, and translation speed; prints JSON.
+"""Training speed and peak memory per performance option; prints JSON (translation: inference.py).
 
 Contenders, each measured in its own fresh process (so its peak memory is its own) at every
 size x batch cell, the baseline included, in this one run:
 
 - ``fp32_eager``: the baseline, a plain eager fp32 step written the way the reference
   implementation writes it (six generator calls in one graph, real and fake through each
-  discriminator separately), over the very same networks and losses;
-- ``stylecycle_fp32``: stylecycle's own step (three-part backward) at fp32;
-- ``bf16``: with bf16 autocast (what ``--precision auto`` picks on a CPU with bf16 hardware);
+  discriminator separately, PyTorch's default Adam, NCHW), over the very same networks and losses;
+- ``stylecycle_fp32``: stylecycle's own step (two-part backward, shared-weight calls batched,
+  fused Adam) at fp32, NCHW;
+- ``bf16``: with bf16 autocast, NCHW;
 - ``channels_last``: fp32, channels-last memory layout;
 - ``compile``: fp32, the four networks torch.compile'd (compile time reported apart);
-- ``bf16_compile``: bf16 autocast and compile together.
+- ``default``: bf16 autocast and channels-last, with glibc keeping freed memory
+  (``stylecycle.memory``): what ``stylecycle train`` does on a CPU with bf16 (the best
+  combination measured);
+- ``default_compile``: the default, compiled.
+
+Machines like this one are noisy (other tenants): ``--rounds`` measures every contender that
+many times, alternating them, and reports each one's median round.
 
     python benchmarks/speed.py                 # the full table (about 40 minutes on 2 CPU cores)
     python benchmarks/speed.py --quick         # small sizes, no compile: a smoke run
-    python benchmarks/speed.py --sizes 128 --batches 1 --contenders fp32_eager bf16
+    python benchmarks/speed.py --sizes 128 --batches 1 --contenders fp32_eager default --rounds 5
 """
 
 from __future__ import annotations
@@ -35,9 +42,9 @@ import torch
 
 from stylecycle.config import Config, DataConfig, ModelConfig, TrainConfig
 from stylecycle.data.demo import build_demo_dataset
-from stylecycle.inference import Translator
+from stylecycle.memory import keep_freed_memory
 from stylecycle.losses import discriminator_adversarial_loss, generator_adversarial_loss, reconstruction_loss
-from stylecycle.model import CycleGAN, build_generator
+from stylecycle.model import CycleGAN
 from stylecycle.precision import resolve_precision
 from stylecycle.training.trainer import Trainer
 
@@ -74,7 +81,8 @@ CONTENDERS = {
     "bf16": ("bf16", False, False, False),
     "channels_last": ("fp32", True, False, False),
     "compile": ("fp32", False, True, False),
-    "bf16_compile": ("bf16", False, True, False),
+    "default": ("auto", None, False, False),
+    "default_compile": ("auto", None, True, False),
 }
 
 
@@ -82,6 +90,8 @@ def step_function(name: str, data_root: Path, run_dir: Path, size: int, batch_si
     """One training step of a contender: the real trainer with reference-sized networks
     (9 blocks, width 64), freshly seeded, on one real batch."""
     precision, channels_last, compile, plain = CONTENDERS[name]
+    if name.startswith("default"):
+        keep_freed_memory()
     torch.manual_seed(0)
     trainer = Trainer(Config(
         data=DataConfig(root=data_root, size=size, load_size=size, batch_size=batch_size, workers=0),
@@ -93,7 +103,10 @@ def step_function(name: str, data_root: Path, run_dir: Path, size: int, batch_si
     batch = next(iter(trainer.loader))
     real_a, real_b = (batch[d].to(memory_format=trainer.memory_format) for d in "ab")
     if plain:
-        return lambda: plain_eager_step(trainer.model, trainer.opt_g, trainer.opt_d, trainer.pool_a, trainer.pool_b, real_a, real_b)
+        adam = dict(lr=trainer.config.optim.lr, betas=(trainer.config.optim.beta1, trainer.config.optim.beta2))
+        opt_g = torch.optim.Adam(trainer.model.generators().parameters(), **adam)
+        opt_d = torch.optim.Adam(trainer.model.discriminators().parameters(), **adam)
+        return lambda: plain_eager_step(trainer.model, opt_g, opt_d, trainer.pool_a, trainer.pool_b, real_a, real_b)
     return lambda: trainer.train_step(real_a, real_b)
 
 
@@ -137,11 +150,22 @@ def measure(name: str, data_root: Path, run_dir: Path, size: int, batch_size: in
     return json.loads(out.strip().splitlines()[-1])
 
 
-def training_table(data_root: Path, run_dir: Path, sizes: list[int], batches: list[int], contenders: list[str], repeats: int) -> list[dict]:
+def median_round(rounds: list[dict]) -> dict:
+    """The round with the median images/s (its memory and warm-up come with it)."""
+    return sorted(rounds, key=lambda r: r["images_per_s"])[(len(rounds) - 1) // 2]
+
+
+def training_table(
+    data_root: Path, run_dir: Path, sizes: list[int], batches: list[int], contenders: list[str], repeats: int, rounds: int
+) -> list[dict]:
     rows = []
     for size in sizes:
         for batch_size in batches:
-            results = {name: measure(name, data_root, run_dir, size, batch_size, repeats) for name in contenders}
+            measured: dict[str, list[dict]] = {name: [] for name in contenders}
+            for _ in range(rounds):
+                for name in contenders:
+                    measured[name].append(measure(name, data_root, run_dir, size, batch_size, repeats))
+            results = {name: median_round(r) for name, r in measured.items()}
             baseline = results.get("fp32_eager", {}).get("images_per_s")
             rows.append({
                 "size": size,
@@ -152,27 +176,13 @@ def training_table(data_root: Path, run_dir: Path, sizes: list[int], batches: li
                         **({"speedup": round(r["images_per_s"] / baseline, 2)} if baseline else {}),
                         "peak_rss_mib": round(r["peak_rss_mib"]),
                         "setup_and_warm_up_s": round(r["setup_and_warm_up_s"], 1),
+                        **({"images_per_s_each_round": [round(x["images_per_s"], 3) for x in measured[name]]} if rounds > 1 else {}),
                     }
                     for name, r in results.items()
                 },
             })
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)  # progress, for long runs
     return rows
-
-
-def translation_seconds(size: int, repeats: int) -> dict[str, float]:
-    """Seconds to translate one size x size image with the 9-block generator, per precision."""
-    torch.manual_seed(0)
-    generator = build_generator(ModelConfig(generator="resnet_9blocks"))
-    image = torch.rand(3, size, size) * 2 - 1
-    result = {}
-    for precision in ("fp32", "auto"):
-        translator = Translator(generator, "cpu", precision)  # type: ignore[arg-type]
-        translator.translate(image)  # warm-up
-        result[f"{translator.precision}{' (default)' if precision == 'auto' else ''}"] = round(
-            statistics.median(seconds(lambda: translator.translate(image), repeats)), 3
-        )
-    return result
 
 
 def main() -> None:
@@ -182,6 +192,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--contenders", nargs="+", choices=list(CONTENDERS), default=list(CONTENDERS))
     parser.add_argument("--repeats", type=int, default=3, help="timed steps per contender and cell (after the warm-up)")
+    parser.add_argument("--rounds", type=int, default=1, help="measure every contender this many times, alternating, and keep the median")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--probe-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--probe-batch", type=int, help=argparse.SUPPRESS)
@@ -192,18 +203,16 @@ def main() -> None:
     if args.probe:
         return probe(args)
     if args.quick:
-        args.sizes, args.batches, args.repeats, translate_size = [64], [1, 2], 1, 256
+        args.sizes, args.batches, args.repeats = [64], [1, 2], 1
         args.contenders = [c for c in args.contenders if not CONTENDERS[c][2]]
-    else:
-        translate_size = 1024
     with tempfile.TemporaryDirectory() as tmp:
         data_root = build_demo_dataset(Path(tmp) / "data", train_per_domain=8, side=max(args.sizes))
         result = {
             "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(), "torch": torch.__version__},
             "default_precision_here": resolve_precision("auto", torch.device("cpu")),
             "network": "resnet_9blocks generator (ngf 64), 70x70 PatchGAN (ndf 64), identity loss on",
-            "training": training_table(data_root, Path(tmp) / "run", args.sizes, args.batches, args.contenders, args.repeats),
-            "translation_seconds": {"size": translate_size, "n_blocks": 9, **translation_seconds(translate_size, 1 if args.quick else 2)},
+            "rounds": args.rounds,
+            "training": training_table(data_root, Path(tmp) / "run", args.sizes, args.batches, args.contenders, args.repeats, args.rounds),
         }
     print(json.dumps(result, indent=2))
 
