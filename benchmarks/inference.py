@@ -6,9 +6,9 @@ reference-sized 9-block ResNet generator (random weights: speed does not depend 
 - 1024x1024: ``fp32_eager`` (the baseline: the generator in fp32, NCHW, no tricks), ``bf16``
   (autocast, NCHW), ``channels_last`` (fp32), ``onnxruntime`` (the ONNX export, fp32, CPU
   provider), ``default`` (what ``stylecycle translate`` does with no flags on this machine:
-  bf16, channels-last, and glibc told to keep freed memory, see ``stylecycle.memory``), and
-  ``fp32_eager_keep_freed_memory`` (the baseline with that allocator setting alone, to show
-  what the setting gives by itself);
+  bf16 where the CPU has it, channels-last), and, with glibc told to keep freed memory
+  (``translate --keep-freed-memory``, see ``stylecycle.memory``), ``default_keep_freed_memory``
+  and ``fp32_eager_keep_freed_memory`` (what the setting gives by itself);
 - 6000x4000 (a 24-megapixel photo), the default path: tiles with shared statistics.
 
     python benchmarks/inference.py            # about 5 minutes on 2 CPU cores
@@ -35,14 +35,13 @@ from stylecycle.inference import Translator
 from stylecycle.memory import keep_freed_memory
 from stylecycle.model import build_generator
 
-CONTENDERS = ("fp32_eager", "bf16", "channels_last", "onnxruntime", "default", "fp32_eager_keep_freed_memory")
-KEEPS_FREED_MEMORY = ("default", "fp32_eager_keep_freed_memory")
+CONTENDERS = ("fp32_eager", "bf16", "channels_last", "onnxruntime", "default", "default_keep_freed_memory", "fp32_eager_keep_freed_memory")
 # name: (precision, channels_last) of the Translator
-TRANSLATORS = {"bf16": ("bf16", False), "channels_last": ("fp32", True), "default": ("auto", None)}
+TRANSLATORS = {"bf16": ("bf16", False), "channels_last": ("fp32", True), "default": ("auto", None), "default_keep_freed_memory": ("auto", None)}
 
 
 def translate_function(name: str, workdir: Path):
-    if name in KEEPS_FREED_MEMORY:
+    if name.endswith("_keep_freed_memory"):
         keep_freed_memory()
     torch.manual_seed(0)
     generator = build_generator(ModelConfig(generator="resnet_9blocks")).eval()

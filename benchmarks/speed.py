@@ -11,9 +11,8 @@ size x batch cell, the baseline included, in this one run:
 - ``bf16``: with bf16 autocast, NCHW;
 - ``channels_last``: fp32, channels-last memory layout;
 - ``compile``: fp32, the four networks torch.compile'd (compile time reported apart);
-- ``default``: bf16 autocast and channels-last, with glibc keeping freed memory
-  (``stylecycle.memory``): what ``stylecycle train`` does on a CPU with bf16 (the best
-  combination measured);
+- ``default``: bf16 autocast and channels-last, what ``stylecycle train`` does on a CPU with
+  bf16 (the best combination measured);
 - ``default_compile``: the default, compiled.
 
 Machines like this one are noisy (other tenants): ``--rounds`` measures every contender that
@@ -42,7 +41,6 @@ import torch
 
 from stylecycle.config import Config, DataConfig, ModelConfig, TrainConfig
 from stylecycle.data.demo import build_demo_dataset
-from stylecycle.memory import keep_freed_memory
 from stylecycle.losses import discriminator_adversarial_loss, generator_adversarial_loss, reconstruction_loss
 from stylecycle.model import CycleGAN
 from stylecycle.precision import resolve_precision
@@ -90,8 +88,6 @@ def step_function(name: str, data_root: Path, run_dir: Path, size: int, batch_si
     """One training step of a contender: the real trainer with reference-sized networks
     (9 blocks, width 64), freshly seeded, on one real batch."""
     precision, channels_last, compile, plain = CONTENDERS[name]
-    if name.startswith("default"):
-        keep_freed_memory()
     torch.manual_seed(0)
     trainer = Trainer(Config(
         data=DataConfig(root=data_root, size=size, load_size=size, batch_size=batch_size, workers=0),

@@ -144,6 +144,8 @@ def run_translate(args: argparse.Namespace) -> None:
     from .translate_files import translate_files
 
     config = TranslateConfig(**section_values(args, "translate")).validate()
+    if config.keep_freed_memory:
+        keep_freed_memory()
     translator = Translator.from_checkpoint(
         config.checkpoint, config.direction, config.device, config.precision, config.generator,  # type: ignore[arg-type]
         channels_last=config.channels_last, max_pixels=config.max_pixels, tile=config.tile,
@@ -222,7 +224,6 @@ COMMANDS = {"train": run_train, "translate": run_translate, "evaluate": run_eval
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    keep_freed_memory()  # large tensors reuse memory instead of costing page faults (memory.py)
     try:
         COMMANDS[args.command](args)
     except StylecycleError as exc:

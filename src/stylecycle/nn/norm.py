@@ -27,7 +27,7 @@ class InstanceNorm2d(nn.InstanceNorm2d):
 
     PyTorch computes instance norm as batch norm over a (1, N*C, H, W) view, which a
     channels-last tensor cannot give without a copy, and hands back a contiguous tensor that
-    the next convolution copies back: three copies per layer, enough to make channels-last a
+    the next convolution copies back: two copies per layer, enough to make channels-last a
     loss on CPU. For a single sample, instance norm *is* training-mode batch norm, whose CPU
     kernel reads and writes channels-last directly; so each sample goes through that.
     """
