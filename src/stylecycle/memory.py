@@ -9,8 +9,8 @@ preloading jemalloc or tcmalloc, has to happen before the process starts. Tellin
 serve large blocks from its heap, and to keep freed memory there, does the same from inside.
 
 The price is memory: blocks freed between live ones fragment the heap, and nothing goes back to
-the kernel until the process exits. A 1024x1024 translation peaked at 1.9 GiB instead of 1.1,
-and a tiled 6000x4000 one at 3.0 GiB instead of 1.8, so this is an option
+the kernel until the process exits. A 1024x1024 translation peaked at up to 1.9 GiB instead of
+1.1, and a tiled 6000x4000 one at 3.0 GiB instead of 1.9, so this is an option
 (``translate --keep-freed-memory``), not the default.
 """
 
