@@ -24,7 +24,7 @@ def native_bf16(device: torch.device) -> bool:
 
 
 def resolve_precision(precision: Precision, device: torch.device) -> Precision:
-    """``auto`` becomes bf16 where the hardware has it (1.8-2.0x faster training on an AVX512-BF16
+    """``auto`` becomes bf16 where the hardware has it (1.8-2.2x faster training on an AVX512-BF16
     CPU, measured by benchmarks/speed.py) and fp32 elsewhere; explicit choices stay as given."""
     if precision == "auto":
         return "bf16" if native_bf16(device) else "fp32"

@@ -4,7 +4,7 @@
 the same code runs single-process. Each rank trains on its own share of every epoch, and the
 gradients are averaged across ranks before each optimiser step, so all ranks take identical
 steps. (The gradients are all-reduced by hand rather than through ``DistributedDataParallel``
-because each step back-propagates the generator loss in three parts; DDP's reducer expects one
+because each step back-propagates the generator loss in two parts; DDP's reducer expects one
 backward per forward.)
 """
 
