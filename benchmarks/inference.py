@@ -3,13 +3,17 @@
 Each contender runs in a fresh process of its own (so its peak memory is its own), with the
 reference-sized 9-block ResNet generator (random weights: speed does not depend on them):
 
-- 1024x1024: ``fp32_eager`` (the baseline: the generator in fp32, NCHW, no tricks), ``bf16``
-  (autocast, NCHW), ``channels_last`` (fp32), ``onnxruntime`` (the ONNX export, fp32, CPU
-  provider), ``default`` (what ``stylecycle translate`` does with no flags on this machine:
-  bf16 where the CPU has it, channels-last), and, with glibc told to keep freed memory
-  (``translate --keep-freed-memory``, see ``stylecycle.memory``), ``default_keep_freed_memory``
-  and ``fp32_eager_keep_freed_memory`` (what the setting gives by itself);
+- 1024x1024: ``fp32_eager`` (the baseline: the generator in fp32, NCHW, no tricks, PyTorch's
+  own memory allocation without huge pages), ``bf16`` (autocast, NCHW), ``channels_last``
+  (fp32), ``onnxruntime`` (the ONNX export, fp32, CPU provider), ``default`` (what
+  ``stylecycle translate`` does with no flags on this machine: bf16 where the CPU has it,
+  channels-last, huge pages), ``fp32_eager_huge_pages`` (what huge pages give the baseline by
+  themselves), and, with glibc told to keep freed memory (``translate --keep-freed-memory``),
+  ``default_keep_freed_memory`` and ``fp32_eager_keep_freed_memory``;
 - 6000x4000 (a 24-megapixel photo), the default path: tiles with shared statistics.
+
+Every contender but the plain-PyTorch ``fp32_eager`` ones gets the huge pages that importing
+stylecycle asks for (stylecycle.memory).
 
     python benchmarks/inference.py            # about 5 minutes on 2 CPU cores
     python benchmarks/inference.py --quick    # smaller images, a smoke run
@@ -28,14 +32,18 @@ from pathlib import Path
 
 import torch
 
-from speed import own_peak_rss_mib
+from speed import environment, own_peak_rss_mib
 from stylecycle.config import ModelConfig
 from stylecycle.export import export_onnx
 from stylecycle.inference import Translator
 from stylecycle.memory import keep_freed_memory
 from stylecycle.model import build_generator
 
-CONTENDERS = ("fp32_eager", "bf16", "channels_last", "onnxruntime", "default", "default_keep_freed_memory", "fp32_eager_keep_freed_memory")
+CONTENDERS = (
+    "fp32_eager", "bf16", "channels_last", "onnxruntime", "default",
+    "fp32_eager_huge_pages", "default_keep_freed_memory", "fp32_eager_keep_freed_memory",
+)
+PLAIN_PYTORCH = {"fp32_eager", "fp32_eager_keep_freed_memory"}  # run without stylecycle's huge pages
 # name: (precision, channels_last) of the Translator
 TRANSLATORS = {"bf16": ("bf16", False), "channels_last": ("fp32", True), "default": ("auto", None), "default_keep_freed_memory": ("auto", None)}
 
@@ -75,7 +83,7 @@ def probe(name: str, height: int, width: int, repeats: int, workdir: Path) -> di
 
 def measure(name: str, height: int, width: int, repeats: int, workdir: Path) -> dict:
     command = [sys.executable, __file__, "--probe", name, "--size", str(height), str(width), "--repeats", str(repeats), "--workdir", str(workdir)]
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env=environment(name in PLAIN_PYTORCH)).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
