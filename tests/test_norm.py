@@ -64,3 +64,21 @@ def test_channels_last_instance_norm_gives_the_same_values_and_gradients_and_sta
         torch.testing.assert_close(out_cl, out_plain)
         grad = torch.randn_like(out_plain)
         torch.testing.assert_close(torch.autograd.grad(out_cl, x_cl, grad)[0], torch.autograd.grad(out_plain, x_plain, grad)[0])
+
+
+def test_channels_last_instance_norm_without_gradients_gives_the_same_values_and_stays_channels_last():
+    torch.manual_seed(4)
+    norm = instance_norm(affine=True)(4)
+    with torch.no_grad():
+        norm.weight.copy_(torch.tensor([0.5, 2.0, -1.0, 3.0]))
+        norm.bias.copy_(torch.tensor([0.1, -0.2, 0.3, 0.0]))
+    for batch in (1, 3):
+        x = torch.randn(batch, 4, 6, 5) * 3 + 1
+        with torch.inference_mode():
+            out = norm(x.contiguous(memory_format=torch.channels_last))
+            assert out.is_contiguous(memory_format=torch.channels_last)
+            torch.testing.assert_close(out, norm(x))
+            # bf16 activations with fp32 gamma and beta, as under autocast: within bf16's rounding
+            out_bf16 = norm(x.bfloat16().contiguous(memory_format=torch.channels_last))
+            assert out_bf16.dtype == torch.bfloat16 and out_bf16.is_contiguous(memory_format=torch.channels_last)
+            torch.testing.assert_close(out_bf16.float(), norm(x), rtol=0.02, atol=0.05)
