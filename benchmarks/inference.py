@@ -4,16 +4,16 @@ Each contender runs in a fresh process of its own (so its peak memory is its own
 reference-sized 9-block ResNet generator (random weights: speed does not depend on them):
 
 - 1024x1024: ``fp32_eager`` (the baseline: the generator in fp32, NCHW, no tricks, PyTorch's
-  own memory allocation without huge pages), ``bf16`` (autocast, NCHW), ``channels_last``
-  (fp32), ``onnxruntime`` (the ONNX export, fp32, CPU provider), ``default`` (what
-  ``stylecycle translate`` does with no flags on this machine: bf16 where the CPU has it,
-  channels-last, huge pages), ``fp32_eager_huge_pages`` (what huge pages give the baseline by
-  themselves), and, with glibc told to keep freed memory (``translate --keep-freed-memory``),
-  ``default_keep_freed_memory`` and ``fp32_eager_keep_freed_memory``;
+  own memory allocation), ``bf16`` (autocast, NCHW), ``channels_last`` (fp32), ``onnxruntime``
+  (the ONNX export, fp32, CPU provider), ``default`` (what ``stylecycle translate`` does with no
+  flags on this machine: bf16 where the CPU has it, channels-last, and stylecycle's memory
+  handling), and what that memory handling gives the baseline by itself:
+  ``fp32_eager_huge_pages`` and ``fp32_eager_stylecycle_memory`` (huge pages, and freed memory
+  reused during the call; see stylecycle.memory);
 - 6000x4000 (a 24-megapixel photo), the default path: tiles with shared statistics.
 
-Every contender but the plain-PyTorch ``fp32_eager`` ones gets the huge pages that importing
-stylecycle asks for (stylecycle.memory).
+Every contender but the plain ``fp32_eager`` gets the huge pages that importing stylecycle asks
+for, and every one that goes through ``Translator`` reuses freed memory during each network call.
 
     python benchmarks/inference.py            # about 5 minutes on 2 CPU cores
     python benchmarks/inference.py --quick    # smaller images, a smoke run
@@ -22,6 +22,7 @@ stylecycle asks for (stylecycle.memory).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
@@ -36,21 +37,15 @@ from speed import environment, own_peak_rss_mib
 from stylecycle.config import ModelConfig
 from stylecycle.export import export_onnx
 from stylecycle.inference import Translator
-from stylecycle.memory import keep_freed_memory
+from stylecycle.memory import reusing_freed_memory
 from stylecycle.model import build_generator
 
-CONTENDERS = (
-    "fp32_eager", "bf16", "channels_last", "onnxruntime", "default",
-    "fp32_eager_huge_pages", "default_keep_freed_memory", "fp32_eager_keep_freed_memory",
-)
-PLAIN_PYTORCH = {"fp32_eager", "fp32_eager_keep_freed_memory"}  # run without stylecycle's huge pages
+CONTENDERS = ("fp32_eager", "bf16", "channels_last", "onnxruntime", "default", "fp32_eager_huge_pages", "fp32_eager_stylecycle_memory")
 # name: (precision, channels_last) of the Translator
-TRANSLATORS = {"bf16": ("bf16", False), "channels_last": ("fp32", True), "default": ("auto", None), "default_keep_freed_memory": ("auto", None)}
+TRANSLATORS = {"bf16": ("bf16", False), "channels_last": ("fp32", True), "default": ("auto", None)}
 
 
 def translate_function(name: str, workdir: Path):
-    if name.endswith("_keep_freed_memory"):
-        keep_freed_memory()
     torch.manual_seed(0)
     generator = build_generator(ModelConfig(generator="resnet_9blocks")).eval()
     if name == "onnxruntime":
@@ -62,8 +57,10 @@ def translate_function(name: str, workdir: Path):
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         return lambda image: session.run(None, {"image": image[None].numpy()})[0]
     if name.startswith("fp32_eager"):
+        reuse = name == "fp32_eager_stylecycle_memory"
+
         def eager(image: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
+            with torch.no_grad(), reusing_freed_memory() if reuse else contextlib.nullcontext():
                 return generator(image[None])
         return eager
     precision, channels_last = TRANSLATORS[name]
@@ -72,7 +69,7 @@ def translate_function(name: str, workdir: Path):
 
 def probe(name: str, height: int, width: int, repeats: int, workdir: Path) -> dict:
     translate = translate_function(name, workdir)
-    image = torch.rand(3, height, width) * 2 - 1
+    image = torch.rand(3, height, width).mul_(2).sub_(1)  # in place: the input alone, not two transient copies, in the peak
     times = []
     for _ in range(repeats + 1):  # the first call warms up (allocator, oneDNN primitives)
         start = time.perf_counter()
@@ -83,7 +80,7 @@ def probe(name: str, height: int, width: int, repeats: int, workdir: Path) -> di
 
 def measure(name: str, height: int, width: int, repeats: int, workdir: Path) -> dict:
     command = [sys.executable, __file__, "--probe", name, "--size", str(height), str(width), "--repeats", str(repeats), "--workdir", str(workdir)]
-    out = subprocess.run(command, check=True, capture_output=True, text=True, env=environment(name in PLAIN_PYTORCH)).stdout
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env=environment(name == "fp32_eager")).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 

@@ -60,17 +60,6 @@ def test_translating_a_folder_skips_and_reports_a_corrupt_file(capsys, caplog, d
     assert (tmp_path / "out" / "nested" / "cat.jpg").exists()  # JPEG stays JPEG (--format auto)
 
 
-def test_keep_freed_memory_is_asked_for_by_its_flag_and_translates_as_usual(capsys, demo_root, tmp_path, tiny_flags, monkeypatch):
-    run_cli(capsys, "train", "--data", demo_root, "--max-steps", "1", *tiny_flags)
-    calls = []
-    monkeypatch.setattr("stylecycle.cli.keep_freed_memory", lambda: calls.append(1) or True)
-    for flag in ([], ["--keep-freed-memory"]):
-        code, _, _ = run_cli(capsys, "translate", "--checkpoint", tmp_path / "run", "--input", demo_root / "testA",
-                             "--output", tmp_path / f"out{len(flag)}", "--device", "cpu", *flag)
-        assert code == 0 and len(calls) == len(flag)  # off unless asked for: it costs memory
-    assert sorted(p.name for p in (tmp_path / "out1").iterdir()) == sorted(p.name for p in (tmp_path / "out0").iterdir())
-
-
 @pytest.mark.parametrize(
     "argv,named",
     [

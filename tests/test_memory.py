@@ -1,5 +1,4 @@
 import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -8,21 +7,19 @@ import pytest
 
 from stylecycle import memory
 
-
-@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
-def test_glibc_is_told_to_keep_freed_memory():
-    assert memory.keep_freed_memory()
-
-
-def test_without_a_c_library_with_mallopt_nothing_is_changed(monkeypatch):
-    monkeypatch.setattr(memory.ctypes.util, "find_library", lambda name: None)
-    assert not memory.keep_freed_memory()
-
-
+GLIBC = memory._glibc() is not None
 THP_MODE = Path("/sys/kernel/mm/transparent_hugepage/enabled")
 HUGE_PAGES_ON_REQUEST = THP_MODE.exists() and "[madvise]" in THP_MODE.read_text()
 
-# In a fresh process: how much of a 64 MiB tensor, written once, the kernel backs with huge pages.
+
+def run_fresh(script: str, **environment: str) -> list[int]:
+    """Run ``script`` in a fresh Python (huge pages as ``environment`` says); the numbers it prints."""
+    env = {k: v for k, v in os.environ.items() if k != memory.HUGE_PAGES_VARIABLE} | environment
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    return [int(line) for line in out.stdout.split()]
+
+
+# How much of a 64 MiB tensor, written once, the kernel backs with huge pages.
 HUGE_PAGES_OF_A_LARGE_TENSOR = """
 import stylecycle, torch
 def huge_kib():
@@ -35,17 +32,46 @@ print(huge_kib() - before)
 """
 
 
-def huge_pages_of_a_large_tensor(**environment: str) -> int:
-    env = {k: v for k, v in os.environ.items() if k != memory.HUGE_PAGES_VARIABLE} | environment
-    out = subprocess.run([sys.executable, "-c", HUGE_PAGES_OF_A_LARGE_TENSOR], env=env, capture_output=True, text=True, check=True)
-    return int(out.stdout)
-
-
 @pytest.mark.skipif(not HUGE_PAGES_ON_REQUEST, reason="needs Linux with transparent huge pages on request (madvise)")
 def test_importing_stylecycle_backs_large_tensors_with_huge_pages():
-    assert huge_pages_of_a_large_tensor() > 0
+    assert run_fresh(HUGE_PAGES_OF_A_LARGE_TENSOR)[0] > 0
 
 
 @pytest.mark.skipif(not HUGE_PAGES_ON_REQUEST, reason="needs Linux with transparent huge pages on request (madvise)")
 def test_a_users_own_setting_turns_huge_pages_off():
-    assert huge_pages_of_a_large_tensor(THP_MEM_ALLOC_ENABLE="0") == 0
+    assert run_fresh(HUGE_PAGES_OF_A_LARGE_TENSOR, THP_MEM_ALLOC_ENABLE="0") == [0]
+
+
+# Page faults of a fresh 64 MiB tensor after another one was freed: outside, inside (nested in a
+# second, inner context that has already been left), and after leaving. 4 KiB pages, so counts are big.
+FAULTS_OF_A_FRESH_LARGE_TENSOR = """
+import resource, torch
+from stylecycle.memory import reusing_freed_memory
+def faults():
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    torch.ones(16 * 2**20)  # written, then freed
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+faults()
+print(faults())
+with reusing_freed_memory():
+    faults()
+    with reusing_freed_memory():
+        pass
+    print(faults())
+print(faults())
+"""
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc only")
+def test_freed_memory_is_reused_within_the_context_and_given_back_on_leaving():
+    outside, inside, after = run_fresh(FAULTS_OF_A_FRESH_LARGE_TENSOR, THP_MEM_ALLOC_ENABLE="0")
+    pages = 64 * 2**20 // 4096
+    assert outside > pages / 2  # every page fresh from the kernel
+    assert inside < pages / 20  # the freed block again, even after an inner context was left
+    assert after > pages / 2  # the kernel has it back
+
+
+def test_without_glibc_the_context_changes_nothing(monkeypatch):
+    monkeypatch.setattr(memory, "_glibc", lambda: None)
+    with memory.reusing_freed_memory():
+        assert memory._users == 0

@@ -1,6 +1,6 @@
 """stylecycle: unpaired image-to-image style transfer with CycleGAN and InstanceNorm."""
 
-from .memory import ask_for_huge_pages, keep_freed_memory
+from .memory import ask_for_huge_pages
 
 ask_for_huge_pages()  # first: PyTorch reads the setting once, while it is being imported
 
@@ -21,7 +21,6 @@ __all__ = [
     "TrainConfig",
     "TranslateConfig",
     "Translator",
-    "keep_freed_memory",
     "load_checkpoint",
 ]
 __version__ = "0.1.0"

@@ -16,7 +16,6 @@ from typing import Any, Literal, NoReturn
 
 from .config import Config, EvaluateConfig, GeneratorName, ServeConfig, TranslateConfig, TuneConfig, field_type, flag_name, optional_inner, read_config_file
 from .errors import ConfigError, StylecycleError, TrainingInterrupted, user_message
-from .memory import keep_freed_memory
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -144,8 +143,6 @@ def run_translate(args: argparse.Namespace) -> None:
     from .translate_files import translate_files
 
     config = TranslateConfig(**section_values(args, "translate")).validate()
-    if config.keep_freed_memory:
-        keep_freed_memory()
     translator = Translator.from_checkpoint(
         config.checkpoint, config.direction, config.device, config.precision, config.generator,  # type: ignore[arg-type]
         channels_last=config.channels_last, max_pixels=config.max_pixels, tile=config.tile,

@@ -459,9 +459,6 @@ class TranslateConfig:
     skip_existing: bool = option(False, "leave inputs whose output already exists (to continue an interrupted run)")
     side_by_side: bool = option(False, "write the input and its translation side by side, for comparison")
     max_pixels: int = option(1024 * 1024, "larger images are translated in overlapping tiles with shared statistics (bounded memory, no seams)")
-    keep_freed_memory: bool = option(
-        False, "let glibc keep freed memory for reuse: about a fifth faster at full resolution on CPU, but the process keeps more memory"
-    )
     tile: int = option(512, "tile side in pixels, for images above --max-pixels")
     temporal_smoothing: float = option(
         0.0, "videos: blend each translated frame with this fraction of the previous output, which reduces flicker (0 to 0.9)"

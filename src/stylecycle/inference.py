@@ -19,6 +19,7 @@ from .config import Config, Direction, GeneratorName, ModelConfig, Precision
 from .data.io import pil_to_tensor, tensor_to_pil, to_rgb
 from .device import memory_format, resolve_device
 from .errors import CheckpointError, ConfigError, first_line
+from .memory import reusing_freed_memory
 from .model import build_generator
 from .nn import list_generators
 from .nn.compat import from_reference_state_dict, is_reference_state_dict, reference_model_config
@@ -137,5 +138,5 @@ class Translator:
         return out[0] if image.dim() == 3 else out
 
     def _run(self, batch: torch.Tensor) -> torch.Tensor:
-        with autocast(self.device, self.precision):
+        with reusing_freed_memory(), autocast(self.device, self.precision):
             return self.generator(batch.to(torch.float32, memory_format=self.memory_format))
