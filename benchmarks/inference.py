@@ -3,17 +3,13 @@
 Each contender runs in a fresh process of its own (so its peak memory is its own), with the
 reference-sized 9-block ResNet generator (random weights: speed does not depend on them):
 
-- 1024x1024: ``fp32_eager`` (the baseline: the generator in fp32, NCHW, no tricks, PyTorch's
-  own memory allocation), ``bf16`` (autocast, NCHW), ``channels_last`` (fp32), ``onnxruntime``
-  (the ONNX export, fp32, CPU provider), ``default`` (what ``stylecycle translate`` does with no
-  flags on this machine: bf16 where the CPU has it, channels-last, and stylecycle's memory
-  handling), and what that memory handling gives the baseline by itself:
-  ``fp32_eager_huge_pages`` and ``fp32_eager_stylecycle_memory`` (huge pages, and freed memory
-  reused during the call; see stylecycle.memory);
+- 1024x1024: ``fp32_eager`` (the baseline: the generator in fp32, NCHW, no tricks), ``bf16``
+  (autocast, NCHW), ``channels_last`` (fp32), ``onnxruntime`` (the ONNX export, fp32, CPU
+  provider), ``default`` (what ``stylecycle translate`` does with no flags on this machine:
+  bf16 where the CPU has it, channels-last), and ``fp32_eager_reusing_freed_memory`` (what
+  reusing freed memory during the call, as ``Translator`` does, gives the baseline by itself;
+  see stylecycle.memory);
 - 6000x4000 (a 24-megapixel photo), the default path: tiles with shared statistics.
-
-Every contender but the plain ``fp32_eager`` gets the huge pages that importing stylecycle asks
-for, and every one that goes through ``Translator`` reuses freed memory during each network call.
 
     python benchmarks/inference.py            # about 5 minutes on 2 CPU cores
     python benchmarks/inference.py --quick    # smaller images, a smoke run
@@ -33,14 +29,14 @@ from pathlib import Path
 
 import torch
 
-from speed import environment, own_peak_rss_mib
+from speed import own_peak_rss_mib
 from stylecycle.config import ModelConfig
 from stylecycle.export import export_onnx
 from stylecycle.inference import Translator
 from stylecycle.memory import reusing_freed_memory
 from stylecycle.model import build_generator
 
-CONTENDERS = ("fp32_eager", "bf16", "channels_last", "onnxruntime", "default", "fp32_eager_huge_pages", "fp32_eager_stylecycle_memory")
+CONTENDERS = ("fp32_eager", "bf16", "channels_last", "onnxruntime", "default", "fp32_eager_reusing_freed_memory")
 # name: (precision, channels_last) of the Translator
 TRANSLATORS = {"bf16": ("bf16", False), "channels_last": ("fp32", True), "default": ("auto", None)}
 
@@ -57,7 +53,7 @@ def translate_function(name: str, workdir: Path):
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         return lambda image: session.run(None, {"image": image[None].numpy()})[0]
     if name.startswith("fp32_eager"):
-        reuse = name == "fp32_eager_stylecycle_memory"
+        reuse = name == "fp32_eager_reusing_freed_memory"
 
         def eager(image: torch.Tensor) -> torch.Tensor:
             with torch.no_grad(), reusing_freed_memory() if reuse else contextlib.nullcontext():
@@ -80,7 +76,7 @@ def probe(name: str, height: int, width: int, repeats: int, workdir: Path) -> di
 
 def measure(name: str, height: int, width: int, repeats: int, workdir: Path) -> dict:
     command = [sys.executable, __file__, "--probe", name, "--size", str(height), str(width), "--repeats", str(repeats), "--workdir", str(workdir)]
-    out = subprocess.run(command, check=True, capture_output=True, text=True, env=environment(name == "fp32_eager")).stdout
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 

@@ -5,8 +5,7 @@ size x batch cell, the baseline included, in this one run:
 
 - ``fp32_eager``: the baseline, a plain eager fp32 step written the way the reference
   implementation writes it (six generator calls in one graph, real and fake through each
-  discriminator separately, PyTorch's default Adam, NCHW, PyTorch's own memory allocation
-  without huge pages), over the very same networks and losses;
+  discriminator separately, PyTorch's default Adam, NCHW), over the very same networks and losses;
 - ``stylecycle_fp32``: stylecycle's own step (two-part backward, shared-weight calls batched,
   fused Adam) at fp32, NCHW;
 - ``bf16``: with bf16 autocast, NCHW;
@@ -15,9 +14,6 @@ size x batch cell, the baseline included, in this one run:
 - ``default``: bf16 autocast and channels-last, what ``stylecycle train`` does on a CPU with
   bf16 (the best combination measured);
 - ``default_compile``: the default, compiled.
-
-Every contender but the baseline gets the huge pages that importing stylecycle asks for
-(stylecycle.memory).
 
 Machines like this one are noisy (other tenants): ``--rounds`` measures every contender that
 many times, alternating them, and reports each one's median round.
@@ -31,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import resource
 import statistics
@@ -47,7 +42,6 @@ import torch
 from stylecycle.config import Config, DataConfig, ModelConfig, TrainConfig
 from stylecycle.data.demo import build_demo_dataset
 from stylecycle.losses import discriminator_adversarial_loss, generator_adversarial_loss, reconstruction_loss
-from stylecycle.memory import HUGE_PAGES_VARIABLE
 from stylecycle.model import CycleGAN
 from stylecycle.precision import resolve_precision
 from stylecycle.training.trainer import Trainer
@@ -143,18 +137,12 @@ def probe(args: argparse.Namespace) -> None:
     print(json.dumps({"images_per_s": args.probe_batch / median, "peak_rss_mib": own_peak_rss_mib(), "setup_and_warm_up_s": warm_up}))
 
 
-def environment(plain_pytorch: bool) -> dict[str, str]:
-    """A contender's process environment. The baseline runs the way PyTorch alone runs, without
-    the huge pages that importing stylecycle asks for (stylecycle.memory)."""
-    return os.environ | ({HUGE_PAGES_VARIABLE: "0"} if plain_pytorch else {})
-
-
 def measure(name: str, data_root: Path, run_dir: Path, size: int, batch_size: int, repeats: int) -> dict:
     command = [
         sys.executable, __file__, "--probe", name, "--probe-size", str(size), "--probe-batch", str(batch_size),
         "--probe-repeats", str(repeats), "--probe-data", str(data_root), "--probe-run", str(run_dir),
     ]
-    out = subprocess.run(command, check=True, capture_output=True, text=True, env=environment(CONTENDERS[name][3])).stdout
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 

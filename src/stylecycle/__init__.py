@@ -1,9 +1,5 @@
 """stylecycle: unpaired image-to-image style transfer with CycleGAN and InstanceNorm."""
 
-from .memory import ask_for_huge_pages
-
-ask_for_huge_pages()  # first: PyTorch reads the setting once, while it is being imported
-
 from .config import Config, DataConfig, LossConfig, ModelConfig, OptimConfig, TrainConfig, TranslateConfig
 from .errors import StylecycleError
 from .inference import Translator
