@@ -46,11 +46,13 @@ def _glibc() -> ctypes.CDLL | None:
     """The C library when it is glibc (mallopt and malloc_trim); None on macOS, Windows or musl,
     whose allocators behave differently and are left alone."""
     name = ctypes.util.find_library("c")
+    if not name:
+        return None
     try:
-        libc = ctypes.CDLL(name) if name else None
+        libc = ctypes.CDLL(name)
     except OSError:
         return None
-    return libc if libc is not None and hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
 
 
 @contextmanager
