@@ -7,8 +7,10 @@ from stylecycle import memory
 
 GLIBC = memory._glibc() is not None
 
-# Page faults of a fresh 48 MiB tensor after another one was freed: outside, inside (nested in a
-# second, inner context that has already been left), and after leaving.
+# Page faults of a fresh 48 MiB tensor after another one was freed: outside; inside (nested in a
+# second, inner context that has already been left), once glibc's heap has settled; and after
+# leaving. Settled: a small allocation may take the front of the freed block, so that one more
+# block is fresh before every further one fits a freed one (seen in about one run in three).
 FAULTS_OF_A_FRESH_LARGE_TENSOR = """
 import resource, torch
 from stylecycle.memory import reusing_freed_memory
@@ -19,10 +21,11 @@ def faults():
 faults()
 print(faults())
 with reusing_freed_memory():
-    faults()
     with reusing_freed_memory():
         pass
-    print(faults())
+    for _ in range(4):  # settling
+        faults()
+    print(max(faults() for _ in range(4)))
 print(faults())
 """
 
@@ -33,7 +36,7 @@ def test_freed_memory_is_reused_within_the_context_and_given_back_on_leaving():
     outside, inside, after = (int(n) for n in out.stdout.split())
     pages = 48 * 2**20 // 4096
     assert outside > pages / 2  # every page fresh from the kernel
-    assert inside < pages / 20  # the freed block again, even after an inner context was left
+    assert inside < pages / 20  # freed blocks again, even after an inner context was left
     assert after > pages / 2  # the kernel has it back
 
 
