@@ -72,29 +72,32 @@ def plain_eager_step(model: CycleGAN, opt_g, opt_d, pool_a, pool_b, real_a, real
     opt_d.step()
 
 
-# name: (precision, channels_last, compile, whether the step is the plain eager baseline's)
-CONTENDERS = {
-    "fp32_eager": ("fp32", False, False, True),
-    "stylecycle_fp32": ("fp32", False, False, False),
-    "bf16": ("bf16", False, False, False),
-    "channels_last": ("fp32", True, False, False),
-    "compile": ("fp32", False, True, False),
-    "default": ("auto", None, False, False),
-    "default_compile": ("auto", None, True, False),
+# name: (the options it trains with, whether its step is the plain eager baseline's)
+CONTENDERS: dict[str, tuple[dict, bool]] = {
+    "fp32_eager": ({"precision": "fp32", "channels_last": False}, True),
+    "stylecycle_fp32": ({"precision": "fp32", "channels_last": False}, False),
+    "bf16": ({"precision": "bf16", "channels_last": False}, False),
+    "channels_last": ({"precision": "fp32", "channels_last": True}, False),
+    "compile": ({"precision": "fp32", "channels_last": False, "compile": True}, False),
+    "default": ({}, False),
+    "default_halves_in_turn": ({"parallel_halves": False}, False),
+    "default_compile": ({"compile": True}, False),
 }
+
+
+def compiles(name: str) -> bool:
+    return CONTENDERS[name][0].get("compile", False)
 
 
 def step_function(name: str, data_root: Path, run_dir: Path, size: int, batch_size: int) -> Callable[[], None]:
     """One training step of a contender: the real trainer with reference-sized networks
     (9 blocks, width 64), freshly seeded, on one real batch."""
-    precision, channels_last, compile, plain = CONTENDERS[name]
+    options, plain = CONTENDERS[name]
     torch.manual_seed(0)
     trainer = Trainer(Config(
         data=DataConfig(root=data_root, size=size, load_size=size, batch_size=batch_size, workers=0),
         model=ModelConfig(generator="resnet_9blocks"),
-        train=TrainConfig(
-            run_dir=run_dir, device="cpu", max_steps=1000, precision=precision, channels_last=channels_last, compile=compile  # type: ignore[arg-type]
-        ),
+        train=TrainConfig(run_dir=run_dir, device="cpu", max_steps=1000, **options),
     ))
     batch = next(iter(trainer.loader))
     real_a, real_b = (batch[d].to(memory_format=trainer.memory_format) for d in "ab")
@@ -131,7 +134,7 @@ def probe(args: argparse.Namespace) -> None:
     the discriminators' second graph), time, report."""
     started = time.perf_counter()
     step = step_function(args.probe, args.probe_data, args.probe_run, args.probe_size, args.probe_batch)
-    seconds(step, 2 if CONTENDERS[args.probe][2] else 1)
+    seconds(step, 2 if compiles(args.probe) else 1)
     warm_up = time.perf_counter() - started
     median = statistics.median(seconds(step, args.probe_repeats))
     print(json.dumps({"images_per_s": args.probe_batch / median, "peak_rss_mib": own_peak_rss_mib(), "setup_and_warm_up_s": warm_up}))
@@ -200,7 +203,7 @@ def main() -> None:
         return probe(args)
     if args.quick:
         args.sizes, args.batches, args.repeats = [64], [1, 2], 1
-        args.contenders = [c for c in args.contenders if not CONTENDERS[c][2]]
+        args.contenders = [c for c in args.contenders if not compiles(c)]
     with tempfile.TemporaryDirectory() as tmp:
         data_root = build_demo_dataset(Path(tmp) / "data", train_per_domain=8, side=max(args.sizes))
         result = {

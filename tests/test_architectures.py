@@ -156,12 +156,17 @@ def test_the_seed_recipe_trains_the_discriminators_on_the_generators_before_thei
     real_a, real_b = trainer.preview_a[:1], trainer.preview_b[:1]
     with torch.no_grad():
         fake_b_before = trainer.model.G_ab(real_a)
-    seen = []
+    seen = {}
     judge = trainer.model.discriminator_losses
-    trainer.model.discriminator_losses = lambda ra, rb, fa, fb: seen.append(fb) or judge(ra, rb, fa, fb)
+
+    def watched(domain, real, fake):
+        seen[domain] = fake
+        return judge(domain, real, fake)
+
+    trainer.model.discriminator_losses = watched
     generator_before = [p.detach().clone() for p in trainer.model.G_ab.parameters()]
     trainer.train_step(real_a, real_b)
-    torch.testing.assert_close(seen[0], fake_b_before)  # judged before the generators moved
+    torch.testing.assert_close(seen["b"], fake_b_before)  # judged before the generators moved
     assert any(not torch.equal(a, b) for a, b in zip(generator_before, trainer.model.G_ab.parameters()))  # and then they moved
 
 

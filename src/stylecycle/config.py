@@ -225,6 +225,12 @@ class TrainConfig:
     )
     channels_last: bool | None = option(None, "channels-last memory layout; default: on for CPUs (measured faster there, benchmarks/speed.py), off elsewhere")
     compile: bool = option(False, "torch.compile the four networks (slow first steps, then faster ones)")
+    parallel_halves: bool | None = option(
+        None,
+        "run the two halves of each update (the round trips from A and from B; the two discriminators) side by side, "
+        "each on half of the CPU threads; default: on for CPUs with 2 or more threads where the networks allow it "
+        "(measured faster, benchmarks/speed.py), off elsewhere; holds both halves' activations at once",
+    )
     sample_every: int = option(200, "write a PNG sample grid every this many steps (0: only at the end)")
     save_every: int = option(0, "write a checkpoint every this many steps (0: at epoch ends and the end only)")
     keep_last: int = option(3, "keep only the newest this many checkpoints (0 keeps all)")

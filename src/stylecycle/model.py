@@ -84,20 +84,19 @@ class CycleGAN(nn.Module):
     def discriminators(self) -> nn.ModuleList:
         return nn.ModuleList([self.D_a, self.D_b])
 
-    def round_trip_losses(
-        self, real: torch.Tensor, source: Domain, target_domain_images: torch.Tensor, with_identity: bool = False
-    ) -> tuple[Losses, torch.Tensor]:
+    def round_trip_losses(self, real: torch.Tensor, source: Domain, target_domain_images: torch.Tensor) -> tuple[Losses, torch.Tensor]:
         """Translate ``real`` (of domain ``source``) into the other domain, where it must fool that
         domain's discriminator (and, with the VGG losses, keep its content and take on the style of
         ``target_domain_images``), and back again, where it must match itself (cycle consistency).
 
-        ``with_identity`` adds both identity terms (each generator must leave images that are
-        already in its target domain alone): the generator going there also takes
-        ``target_domain_images``, the one coming back also takes ``real``, in the same batch.
-        That is the six generator passes of a step in four calls instead of six.
+        With the identity loss on, the generator going there must also leave
+        ``target_domain_images`` alone (they already belong where it translates to); it takes them
+        in the same batch as ``real``. So the round trips from A and from B carry one identity
+        term each, and hold equal work: three generator passes in two calls.
 
         The round trips from A and from B share no activations, so the trainer can
-        back-propagate each on its own. Returns the losses and the fake, for the discriminators.
+        back-propagate each on its own, or run them side by side. Returns the losses and the fake,
+        for the discriminators.
         """
         other: Domain = "b" if source == "a" else "a"
         if source == "a":
@@ -105,16 +104,15 @@ class CycleGAN(nn.Module):
         else:
             there, back, judge, name = self.G_ba, self.G_ab, self.D_a, "G_ba"
         loss = self.loss
-        identity = with_identity and loss.lambda_identity > 0
-        fake, *kept_other = run_together(there, real, *([target_domain_images] if identity else []))
-        back_again, *kept_source = run_together(back, fake, *([real] if identity else []))
+        identity = loss.lambda_identity > 0
+        fake, *kept = run_together(there, real, *([target_domain_images] if identity else []))
         losses = {
             name: generator_adversarial_loss(loss.gan_loss, judge(fake)),
-            f"cycle_{source}": loss.cycle_weight(source) * reconstruction_loss(loss.cycle_loss, back_again, real),
+            f"cycle_{source}": loss.cycle_weight(source) * reconstruction_loss(loss.cycle_loss, back(fake), real),
         }
         if identity:
-            for domain, kept, original in ((source, kept_source[0], real), (other, kept_other[0], target_domain_images)):
-                losses[f"idt_{domain}"] = loss.cycle_weight(domain) * loss.lambda_identity * reconstruction_loss(loss.cycle_loss, kept, original)
+            weight = loss.cycle_weight(other) * loss.lambda_identity
+            losses[f"idt_{other}"] = weight * reconstruction_loss(loss.cycle_loss, kept[0], target_domain_images)
         if self.vgg is not None:
             features_fake, features_real = self.vgg(fake), self.vgg(real)
             if self.perceptual_layers:
@@ -127,15 +125,14 @@ class CycleGAN(nn.Module):
                 losses[f"style_{source}"] = loss.lambda_style * style_loss(pick(features_fake), pick(features_style))
         return losses, fake
 
-    def discriminator_losses(
-        self, real_a: torch.Tensor, real_b: torch.Tensor, fake_a: torch.Tensor, fake_b: torch.Tensor
-    ) -> Losses:
-        """Each discriminator's loss on real images versus (pooled, detached) fakes, and the
-        gradient penalty of each for wgangp."""
-        losses = {"D_a": self._judge(self.D_a, real_a, fake_a), "D_b": self._judge(self.D_b, real_b, fake_b)}
+    def discriminator_losses(self, domain: Domain, real: torch.Tensor, fake: torch.Tensor) -> Losses:
+        """The loss of ``domain``'s discriminator on its real images versus (pooled, detached)
+        fakes, and its gradient penalty for wgangp. The two discriminators share nothing, so the
+        trainer can update them side by side."""
+        discriminator = self.D_a if domain == "a" else self.D_b
+        losses = {f"D_{domain}": self._judge(discriminator, real, fake)}
         if self.loss.gan_loss == "wgangp":
-            losses["gp_a"] = self.loss.lambda_gp * gradient_penalty(self.D_a, real_a, fake_a)
-            losses["gp_b"] = self.loss.lambda_gp * gradient_penalty(self.D_b, real_b, fake_b)
+            losses[f"gp_{domain}"] = self.loss.lambda_gp * gradient_penalty(discriminator, real, fake)
         return losses
 
     def _judge(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:

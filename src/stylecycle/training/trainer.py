@@ -22,12 +22,13 @@ from ..data.io import read_image, save_image
 from ..data.transforms import augment_transform, decode_side, prepare_transform, preview_transform
 from ..device import memory_format, resolve_device
 from ..errors import CheckpointError, ConfigError, DataError, ImageReadError, StylecycleError, TrainingInterrupted
-from ..model import CycleGAN, Losses
+from ..model import CycleGAN, Domain, Losses
 from ..nn.norm import to_sync_batch_norm
 from ..precision import autocast, resolve_precision
 from .checkpoint import CHECKPOINT_DIR, checkpoint_path, load_checkpoint, prune_checkpoints, resolve_checkpoint, run_folder, save_checkpoint
 from .logging import log, log_to_file, sample_grid
 from .distributed import Distributed
+from .halves import Halves
 from .monitor import RunMonitor
 from .pool import ImagePool
 from .schedulers import LrFactor, LrSchedule
@@ -135,6 +136,7 @@ class Trainer:
         self.sched_d = LrSchedule(self.opt_d, factor, patience=optim.lr_patience)
         self.precision = resolve_precision(train.precision, self.device)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
+        self.halves = Halves(self.parallel_halves())
         self.pool_a = ImagePool(optim.pool_size, seed=train.seed + 1)
         self.pool_b = ImagePool(optim.pool_size, seed=train.seed + 2)
 
@@ -180,12 +182,32 @@ class Trainer:
         )
         return files_a, files_b
 
+    def parallel_halves(self) -> bool:
+        """Whether the halves of each update run side by side (``--parallel-halves``; by default
+        on CPUs, where the networks allow it). Side by side, the two round trips call each
+        generator at the same time, so no generator may change state as it runs (batch-norm
+        statistics) or draw random numbers (dropout), nor may the gradient penalty draw its
+        random points; and the fp16 loss scaler, which both halves would use, is not shared."""
+        requested = self.config.train.parallel_halves
+        if requested is False or (requested is None and self.device.type != "cpu"):
+            return False
+        model, loss = self.config.model, self.config.loss
+        reasons = {
+            f"--norm {model.norm}": model.norm in ("batch", "sync_batch"),
+            "--dropout": model.dropout > 0,
+            "--gan-loss wgangp": loss.gan_loss == "wgangp",
+            "--precision fp16": self.precision == "fp16",
+        }
+        blockers = [name for name, blocks in reasons.items() if blocks]
+        if blockers and requested:
+            log.warning("--parallel-halves is off: the halves cannot run side by side with %s", " and ".join(blockers))
+        return not blockers
+
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> Losses:
         """One generator update and one discriminator update (in the recipe's order), then the schedules."""
         if self.config.optim.d_first:
             # The discriminators go first, judging the current generators' translations.
-            with torch.no_grad(), self.autocast():
-                fakes = self.model.G_ba(real_b), self.model.G_ab(real_a)
+            fakes = self.halves.run(lambda: self.translate(self.model.G_ba, real_b), lambda: self.translate(self.model.G_ab, real_a))
             d_losses, d_finite = self.discriminator_step(real_a, real_b, *fakes)
             g_losses, g_finite, _ = self.generator_step(real_a, real_b)
         else:
@@ -204,36 +226,54 @@ class Trainer:
             self.sched_d.step()
         return {name: loss.detach() for name, loss in {**g_losses, **d_losses}.items()}
 
+    def translate(self, generator: torch.nn.Module, real: torch.Tensor) -> torch.Tensor:
+        """A translation for the discriminators to judge, without a graph (a half of an update)."""
+        with torch.no_grad(), self.autocast():
+            return generator(real)
+
     def generator_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> tuple[Losses, bool, tuple[torch.Tensor, torch.Tensor]]:
         """Update both generators; returns their losses, whether they were finite (so the update
         was taken), and the fakes (B → A, A → B) for the discriminators.
 
         The discriminators are frozen meanwhile: their gradients would be thrown away. The loss
-        has two parts that share no activations: the round trip from A (carrying both identity
-        terms, batched with it) and the one from B. Each is back-propagated as soon as it is
-        computed, so only one part's activations are alive at a time; gradients add up, so the
-        update is the same.
+        has two halves that share no activations: the round trips from A and from B, each with
+        one identity term. Each half is back-propagated as soon as it is computed, so only its
+        own activations are alive (or the two halves' at once, side by side); gradients add up,
+        so the update is the same.
         """
         model = self.model
         model.discriminators().requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
-        with self.autocast():  # a. A → B fools D_b and B → A brings it back; both leave their own domain alone
-            ab_losses, fake_b = model.round_trip_losses(real_a, "a", real_b, with_identity=True)
-        self.backward(ab_losses)
-        with self.autocast():  # b. B → A fools D_a, and A → B brings it back
-            ba_losses, fake_a = model.round_trip_losses(real_b, "b", real_a)
-        self.backward(ba_losses)
+        (ab_losses, fake_b), (ba_losses, fake_a) = self.halves.run(
+            lambda: self.round_trip(real_a, "a", real_b),  # A → B fools D_b and B → A brings it back; B → B stays
+            lambda: self.round_trip(real_b, "b", real_a),  # and the other way round
+        )
         model.discriminators().requires_grad_(True)
         losses = {**ab_losses, **ba_losses}
         return losses, self.update(self.opt_g, model.generators(), losses), (fake_a, fake_b)
 
+    def round_trip(self, real: torch.Tensor, source: Domain, target_domain_images: torch.Tensor) -> tuple[Losses, torch.Tensor]:
+        """A half of the generator update: the round trip's losses, back-propagated; and the fake."""
+        with self.autocast():
+            losses, fake = self.model.round_trip_losses(real, source, target_domain_images)
+        self.backward(losses)
+        return losses, fake
+
     def discriminator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, fake_a: torch.Tensor, fake_b: torch.Tensor) -> tuple[Losses, bool]:
         """Update both discriminators: real images versus fakes drawn partly from the pools of past fakes."""
-        with self.autocast():
-            losses = self.model.discriminator_losses(real_a, real_b, self.pool_a.query(fake_a), self.pool_b.query(fake_b))
         self.opt_d.zero_grad(set_to_none=True)
-        self.backward(losses)
+        losses_a, losses_b = self.halves.run(
+            lambda: self.judge("a", real_a, self.pool_a.query(fake_a)), lambda: self.judge("b", real_b, self.pool_b.query(fake_b))
+        )
+        losses = {**losses_a, **losses_b}
         return losses, self.update(self.opt_d, self.model.discriminators(), losses)
+
+    def judge(self, domain: Domain, real: torch.Tensor, fake: torch.Tensor) -> Losses:
+        """A half of the discriminator update: one discriminator's losses, back-propagated."""
+        with self.autocast():
+            losses = self.model.discriminator_losses(domain, real, fake)
+        self.backward(losses)
+        return losses
 
     def update(self, optimizer: torch.optim.Optimizer, networks: torch.nn.Module, losses: Losses) -> bool:
         """Take the optimiser step unless a loss is NaN or infinite (which would poison the
