@@ -6,19 +6,20 @@ size x batch cell, the baseline included, in this one run:
 - ``fp32_eager``: the baseline, a plain eager fp32 step written the way the reference
   implementation writes it (six generator calls in one graph, real and fake through each
   discriminator separately, PyTorch's default Adam, NCHW), over the very same networks and losses;
-- ``stylecycle_fp32``: stylecycle's own step (two-part backward, shared-weight calls batched,
-  fused Adam) at fp32, NCHW;
+- ``stylecycle_fp32``: stylecycle's own step (the two halves of each update side by side, each
+  back-propagated as soon as it is computed; shared-weight calls batched; fused Adam) at fp32, NCHW;
 - ``bf16``: with bf16 autocast, NCHW;
 - ``channels_last``: fp32, channels-last memory layout;
 - ``compile``: fp32, the four networks torch.compile'd (compile time reported apart);
-- ``default``: bf16 autocast and channels-last, what ``stylecycle train`` does on a CPU with
-  bf16 (the best combination measured);
+- ``default``: bf16 autocast, channels-last and halves side by side, what ``stylecycle train``
+  does on a CPU with bf16 (the best combination measured);
+- ``default_halves_in_turn``: the default with ``--no-parallel-halves``;
 - ``default_compile``: the default, compiled.
 
 Machines like this one are noisy (other tenants): ``--rounds`` measures every contender that
 many times, alternating them, and reports each one's median round.
 
-    python benchmarks/speed.py                 # the full table (about 40 minutes on 2 CPU cores)
+    python benchmarks/speed.py                 # the full table (about 50 minutes on 2 CPU cores)
     python benchmarks/speed.py --quick         # small sizes, no compile: a smoke run
     python benchmarks/speed.py --sizes 128 --batches 1 --contenders fp32_eager default --rounds 5
 """

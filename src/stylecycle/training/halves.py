@@ -11,6 +11,7 @@ one core. Two halves, each in its own thread on its own share of the cores, over
 from __future__ import annotations
 
 import functools
+import os
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Callable, TypeVar
 
@@ -25,6 +26,10 @@ def _workers(threads_each: int) -> ThreadPoolExecutor:
     """Two long-lived threads, each computing with ``threads_each`` threads of its own (the
     setting is per thread, so the caller's own stays as it was)."""
     return ThreadPoolExecutor(2, thread_name_prefix="stylecycle-half", initializer=torch.set_num_threads, initargs=(threads_each,))
+
+
+# A forked child (a DataLoader worker, say) has none of its parent's threads: it starts afresh.
+os.register_at_fork(after_in_child=_workers.cache_clear)
 
 
 class Halves:
