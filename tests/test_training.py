@@ -179,7 +179,7 @@ def test_batches_are_the_same_whichever_process_loads_them(demo_root, tmp_path):
 def test_back_propagating_the_generator_loss_in_parts_gives_the_gradients_of_the_whole(demo_root, tmp_path):
     config = tiny_config(demo_root, tmp_path / "run", max_steps=1)
     config.optim.lr = 1e-30  # the step must not move the weights we compare against
-    config.train.parallel_halves = False
+    config.train.parallel_halves = False  # the reference below sums in the order of the caller's own threads
     trainer = Trainer(config)
     real_a, real_b = trainer.preview_a[:2], trainer.preview_b[:2]
     reference = CycleGAN(config.model, config.loss).to(memory_format=trainer.memory_format)  # the same kernels

@@ -2,7 +2,7 @@
 
 Each update of CycleGAN falls into two halves that share no activations: the round trips from
 A and from B for the generators, D_a and D_b for the discriminators. A GPU is kept busy by one
-half at a time. A CPU is not: a training step on one core takes 1.75 times (not twice) as long
+half at a time. A CPU is not: a training step on one core takes 1.9 times (not twice) as long
 as on two, because the many small operations between the convolutions (norms, padding, casts,
 the optimiser's bookkeeping) split poorly across threads, and the Python around them runs on
 one core. Two halves, each in its own thread on its own share of the cores, overlap all of that.
