@@ -4,8 +4,9 @@ Contenders, each measured in its own fresh process (so its peak memory is its ow
 size x batch cell, the baseline included, in this one run:
 
 - ``fp32_eager``: the baseline, a plain eager fp32 step written the way the reference
-  implementation writes it (six generator calls in one graph, real and fake through each
-  discriminator separately, PyTorch's default Adam, NCHW), over the very same networks and losses;
+  implementation writes it (``stylecycle.training.reference_update``, the tests' oracle: six
+  generator calls in one graph, real and fake through each discriminator separately, PyTorch's
+  default Adam, NCHW), over the very same networks and losses;
 - ``stylecycle_fp32``: stylecycle's own step (the two halves of each update side by side, each
   back-propagated as soon as it is computed; shared-weight calls batched; fused Adam) at fp32, NCHW;
 - ``bf16``: with bf16 autocast, NCHW;
@@ -42,35 +43,9 @@ import torch
 
 from stylecycle.config import Config, DataConfig, ModelConfig, TrainConfig
 from stylecycle.data.demo import build_demo_dataset
-from stylecycle.losses import discriminator_adversarial_loss, generator_adversarial_loss, reconstruction_loss
-from stylecycle.model import CycleGAN
 from stylecycle.precision import resolve_precision
+from stylecycle.training.reference_update import reference_cyclegan_update
 from stylecycle.training.trainer import Trainer
-
-
-def plain_eager_step(model: CycleGAN, opt_g, opt_d, pool_a, pool_b, real_a, real_b) -> None:
-    """The reference implementation's step: every network call on its own."""
-    lam, lam_idt = model.loss.lambda_cycle, model.loss.lambda_cycle * model.loss.lambda_identity
-    model.discriminators().requires_grad_(False)
-    fake_b, fake_a = model.G_ab(real_a), model.G_ba(real_b)
-    rec_a, rec_b = model.G_ba(fake_b), model.G_ab(fake_a)
-    idt_a, idt_b = model.G_ba(real_a), model.G_ab(real_b)
-    loss_g = (
-        generator_adversarial_loss("lsgan", model.D_b(fake_b))
-        + generator_adversarial_loss("lsgan", model.D_a(fake_a))
-        + lam * (reconstruction_loss("l1", rec_a, real_a) + reconstruction_loss("l1", rec_b, real_b))
-        + lam_idt * (reconstruction_loss("l1", idt_a, real_a) + reconstruction_loss("l1", idt_b, real_b))
-    )
-    opt_g.zero_grad()
-    loss_g.backward()
-    opt_g.step()
-    model.discriminators().requires_grad_(True)
-    loss_d = 0.0
-    for disc, real, fake in ((model.D_a, real_a, pool_a.query(fake_a)), (model.D_b, real_b, pool_b.query(fake_b))):
-        loss_d = loss_d + discriminator_adversarial_loss("lsgan", disc(real), disc(fake.detach()))
-    opt_d.zero_grad()
-    loss_d.backward()
-    opt_d.step()
 
 
 # name: (the options it trains with, whether its step is the plain eager baseline's)
@@ -106,7 +81,8 @@ def step_function(name: str, data_root: Path, run_dir: Path, size: int, batch_si
         adam = dict(lr=trainer.config.optim.lr, betas=(trainer.config.optim.beta1, trainer.config.optim.beta2))
         opt_g = torch.optim.Adam(trainer.model.generators().parameters(), **adam)
         opt_d = torch.optim.Adam(trainer.model.discriminators().parameters(), **adam)
-        return lambda: plain_eager_step(trainer.model, opt_g, opt_d, trainer.pool_a, trainer.pool_b, real_a, real_b)
+        pools = {"a": trainer.pool_a, "b": trainer.pool_b}
+        return lambda: reference_cyclegan_update(trainer.model, opt_g, opt_d, pools, real_a, real_b)
     return lambda: trainer.train_step(real_a, real_b)
 
 

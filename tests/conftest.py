@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
+import torchvision
 
 from stylecycle.config import Config, DataConfig, ModelConfig, OptimConfig, TrainConfig
 from stylecycle.data.demo import build_demo_dataset
@@ -30,3 +32,12 @@ def tiny_config(data_root: Path, run_dir: Path, **train: object) -> Config:
 def demo_root_64(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two photo crops and two stylised crops, 64x64: the smallest size every architecture takes."""
     return build_demo_dataset(tmp_path_factory.mktemp("demo64"), train_per_domain=2, side=64)
+
+
+@pytest.fixture(scope="session")
+def random_vgg16_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A randomly initialised VGG16 saved the way torchvision's ImageNet file is (features and classifier)."""
+    path = tmp_path_factory.mktemp("vgg") / "vgg16-random.pth"
+    torch.manual_seed(0)
+    torch.save(torchvision.models.vgg16(weights=None).state_dict(), path)
+    return str(path)

@@ -157,13 +157,14 @@ def test_the_seed_recipe_trains_the_discriminators_on_the_generators_before_thei
     with torch.no_grad():
         fake_b_before = trainer.model.G_ab(real_a)
     seen = {}
-    judge = trainer.model.discriminator_losses
+    pool = trainer.update.pools["b"]
+    query = pool.query
 
-    def watched(domain, real, fake):
-        seen[domain] = fake
-        return judge(domain, real, fake)
+    def watched(fake):
+        seen["b"] = fake
+        return query(fake)
 
-    trainer.model.discriminator_losses = watched
+    pool.query = watched
     generator_before = [p.detach().clone() for p in trainer.model.G_ab.parameters()]
     trainer.train_step(real_a, real_b)
     torch.testing.assert_close(seen["b"], fake_b_before)  # judged before the generators moved

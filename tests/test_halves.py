@@ -89,9 +89,9 @@ def test_halves_stay_in_turn_where_running_them_side_by_side_would_race(demo_roo
     config = config.updated({"model": model, "loss": loss})
     with caplog.at_level(logging.WARNING, logger="stylecycle"):
         trainer = Trainer(config)
-    assert not trainer.halves.side_by_side
+    assert not trainer.update.halves.side_by_side
     assert blocker in caplog.text
 
 
 def test_halves_run_side_by_side_by_default_on_the_cpu(demo_root, tmp_path, two_threads):
-    assert Trainer(tiny_config(demo_root, tmp_path)).halves.side_by_side
+    assert Trainer(tiny_config(demo_root, tmp_path)).update.halves.side_by_side

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torchvision
 
 from conftest import tiny_config
 from stylecycle.cli import main
@@ -12,15 +11,6 @@ from stylecycle.config import LossConfig
 from stylecycle.errors import ConfigError
 from stylecycle.nn.vgg import build_vgg_features, default_weights_path
 from stylecycle.training.trainer import Trainer
-
-
-@pytest.fixture(scope="module")
-def random_vgg16_file(tmp_path_factory) -> str:
-    """A randomly initialised VGG16 saved the way torchvision's ImageNet file is (features and classifier)."""
-    path = tmp_path_factory.mktemp("vgg") / "vgg16-random.pth"
-    torch.manual_seed(0)
-    torch.save(torchvision.models.vgg16(weights=None).state_dict(), path)
-    return str(path)
 
 
 def test_features_are_taken_at_the_named_layers_and_the_network_is_cut_after_the_deepest(random_vgg16_file):

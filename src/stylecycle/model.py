@@ -1,24 +1,20 @@
-"""CycleGAN: the four networks and the losses they are trained with. No I/O, no optimisers."""
+"""CycleGAN: the four networks and how they are built. No I/O, no optimisers; the update that
+trains them is :func:`stylecycle.training.step.cyclegan_update`."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import nn
 
 from .config import LossConfig, ModelConfig
-from .losses import (
-    discriminator_adversarial_loss,
-    generator_adversarial_loss,
-    gradient_penalty,
-    perceptual_loss,
-    reconstruction_loss,
-    style_loss,
-)
+from .losses import perceptual_loss, style_loss
 from .nn import create_discriminator, create_generator, init_weights, norm_has_shift, norm_layer, with_spectral_norm
 from .nn.generators import Generator
-from .nn.vgg import VggFeatures, build_vgg_features
+
+if TYPE_CHECKING:
+    from .nn.vgg import VggFeatures
 
 Losses = dict[str, torch.Tensor]
 Domain = Literal["a", "b"]
@@ -74,6 +70,8 @@ class CycleGAN(nn.Module):
         self.D_a, self.D_b = build_discriminator(model), build_discriminator(model)
         self.vgg: VggFeatures | None = None
         if self.loss.uses_vgg():
+            from .nn.vgg import build_vgg_features  # torchvision's models: imported only when used
+
             self.perceptual_layers = _layers(self.loss.perceptual_layers) if self.loss.lambda_perceptual > 0 else []
             self.style_layers = _layers(self.loss.style_layers) if self.loss.lambda_style > 0 else []
             self.vgg = build_vgg_features(self.loss.vgg, sorted({*self.perceptual_layers, *self.style_layers}), self.loss.vgg_weights)
@@ -84,60 +82,19 @@ class CycleGAN(nn.Module):
     def discriminators(self) -> nn.ModuleList:
         return nn.ModuleList([self.D_a, self.D_b])
 
-    def round_trip_losses(self, real: torch.Tensor, source: Domain, target_domain_images: torch.Tensor) -> tuple[Losses, torch.Tensor]:
-        """Translate ``real`` (of domain ``source``) into the other domain, where it must fool that
-        domain's discriminator (and, with the VGG losses, keep its content and take on the style of
-        ``target_domain_images``), and back again, where it must match itself (cycle consistency).
+    def perceptual_loss(self, features_fake: dict[str, torch.Tensor], real: torch.Tensor) -> torch.Tensor:
+        """How far a translation's VGG features (``features_fake``) are from its input's: the content kept."""
+        assert self.vgg is not None
+        layers = self.perceptual_layers
+        return perceptual_loss(_pick(features_fake, layers), _pick(self.vgg(real), layers))
 
-        With the identity loss on, the generator going there must also leave
-        ``target_domain_images`` alone (they already belong where it translates to); it takes them
-        in the same batch as ``real``. So the round trips from A and from B carry one identity
-        term each, and hold equal work: three generator passes in two calls.
-
-        The round trips from A and from B share no activations, so the trainer can
-        back-propagate each on its own, or run them side by side. Returns the losses and the fake,
-        for the discriminators.
-        """
-        other: Domain = "b" if source == "a" else "a"
-        if source == "a":
-            there, back, judge, name = self.G_ab, self.G_ba, self.D_b, "G_ab"
-        else:
-            there, back, judge, name = self.G_ba, self.G_ab, self.D_a, "G_ba"
-        loss = self.loss
-        identity = loss.lambda_identity > 0
-        fake, *kept = run_together(there, real, *([target_domain_images] if identity else []))
-        losses = {
-            name: generator_adversarial_loss(loss.gan_loss, judge(fake)),
-            f"cycle_{source}": loss.cycle_weight(source) * reconstruction_loss(loss.cycle_loss, back(fake), real),
-        }
-        if identity:
-            weight = loss.cycle_weight(other) * loss.lambda_identity
-            losses[f"idt_{other}"] = weight * reconstruction_loss(loss.cycle_loss, kept[0], target_domain_images)
-        if self.vgg is not None:
-            features_fake, features_real = self.vgg(fake), self.vgg(real)
-            if self.perceptual_layers:
-                pick = lambda features: {k: features[k] for k in self.perceptual_layers}  # noqa: E731
-                losses[f"perceptual_{source}"] = loss.lambda_perceptual * perceptual_loss(pick(features_fake), pick(features_real))
-            if self.style_layers:
-                with torch.no_grad():
-                    features_style = self.vgg(target_domain_images)
-                pick = lambda features: {k: features[k] for k in self.style_layers}  # noqa: E731
-                losses[f"style_{source}"] = loss.lambda_style * style_loss(pick(features_fake), pick(features_style))
-        return losses, fake
-
-    def discriminator_losses(self, domain: Domain, real: torch.Tensor, fake: torch.Tensor) -> Losses:
-        """The loss of ``domain``'s discriminator on its real images versus (pooled, detached)
-        fakes, and its gradient penalty for wgangp. The two discriminators share nothing, so the
-        trainer can update them side by side."""
-        discriminator = self.D_a if domain == "a" else self.D_b
-        losses = {f"D_{domain}": self._judge(discriminator, real, fake)}
-        if self.loss.gan_loss == "wgangp":
-            losses[f"gp_{domain}"] = self.loss.lambda_gp * gradient_penalty(discriminator, real, fake)
-        return losses
-
-    def _judge(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        scores_real, scores_fake = run_together(discriminator, real, fake.detach())
-        return discriminator_adversarial_loss(self.loss.gan_loss, scores_real, scores_fake)
+    def style_loss(self, features_fake: dict[str, torch.Tensor], style_images: torch.Tensor) -> torch.Tensor:
+        """How far a translation's textures (Gram matrices of ``features_fake``) are from those of
+        a batch of the target domain's images."""
+        assert self.vgg is not None
+        with torch.no_grad():
+            features_style = self.vgg(style_images)
+        return style_loss(_pick(features_fake, self.style_layers), _pick(features_style, self.style_layers))
 
 
 def run_together(network: nn.Module, *inputs: torch.Tensor) -> list[Any]:
@@ -159,3 +116,7 @@ def run_together(network: nn.Module, *inputs: torch.Tensor) -> list[Any]:
 
 def _layers(names: str) -> list[str]:
     return [name.strip() for name in names.split(",") if name.strip()]
+
+
+def _pick(features: dict[str, torch.Tensor], layers: list[str]) -> dict[str, torch.Tensor]:
+    return {k: features[k] for k in layers}

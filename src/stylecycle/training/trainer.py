@@ -22,9 +22,9 @@ from ..data.io import read_image, save_image
 from ..data.transforms import augment_transform, decode_side, prepare_transform, preview_transform
 from ..device import memory_format, resolve_device
 from ..errors import CheckpointError, ConfigError, DataError, ImageReadError, StylecycleError, TrainingInterrupted
-from ..model import CycleGAN, Domain, Losses
+from ..model import CycleGAN, Losses
 from ..nn.norm import to_sync_batch_norm
-from ..precision import autocast, resolve_precision
+from ..precision import resolve_precision
 from .checkpoint import CHECKPOINT_DIR, checkpoint_path, load_checkpoint, prune_checkpoints, resolve_checkpoint, run_folder, save_checkpoint
 from .logging import log, log_to_file, sample_grid
 from .distributed import Distributed
@@ -33,6 +33,7 @@ from .monitor import RunMonitor
 from .pool import ImagePool
 from .schedulers import LrFactor, LrSchedule
 from .signals import StopRequest
+from .step import Update, cyclegan_update, side_by_side_blockers
 
 PREVIEW_IMAGES = 4
 STATS_EVERY = 10  # steps between progress-bar updates and logged statistics
@@ -60,10 +61,6 @@ def numpy_rng_state() -> dict[str, Any]:
 def set_numpy_rng_state(state: dict[str, Any]) -> None:
     keys = state["keys"].numpy().astype(np.uint32)
     np.random.set_state((state["kind"], keys, state["position"], state["has_gauss"], state["gauss"]))
-
-
-def all_finite(losses: Losses) -> bool:
-    return bool(torch.isfinite(torch.stack([loss.detach().float() for loss in losses.values()])).all())
 
 
 def preview_images(files: list[Path], size: int) -> torch.Tensor:
@@ -136,9 +133,12 @@ class Trainer:
         self.sched_d = LrSchedule(self.opt_d, factor, patience=optim.lr_patience)
         self.precision = resolve_precision(train.precision, self.device)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
-        self.halves = Halves(self.parallel_halves())
         self.pool_a = ImagePool(optim.pool_size, seed=train.seed + 1)
         self.pool_b = ImagePool(optim.pool_size, seed=train.seed + 2)
+        self.update = Update(
+            self.model, self.opt_g, self.opt_d, {"a": self.pool_a, "b": self.pool_b}, Halves(self.parallel_halves()),
+            self.device, self.precision, self.scaler, self.dist, d_first=optim.d_first,
+        )
 
         # A fixed set of images whose translations are drawn into every sample grid, so the
         # grids show the same pictures improving over time.
@@ -184,113 +184,31 @@ class Trainer:
 
     def parallel_halves(self) -> bool:
         """Whether the halves of each update run side by side (``--parallel-halves``; by default
-        on CPUs, where the networks allow it). Side by side, the two round trips call each
-        generator at the same time, so no generator may change state as it runs (batch-norm
-        statistics) or draw random numbers (dropout), nor may the gradient penalty draw its
-        random points; and the fp16 loss scaler, which both halves would use, is not shared."""
+        on CPUs, where the options allow it: :func:`~stylecycle.training.step.side_by_side_blockers`)."""
         requested = self.config.train.parallel_halves
         if requested is False or (requested is None and self.device.type != "cpu"):
             return False
-        model, loss = self.config.model, self.config.loss
-        reasons = {
-            f"--norm {model.norm}": model.norm in ("batch", "sync_batch"),
-            "--dropout": model.dropout > 0,
-            "--gan-loss wgangp": loss.gan_loss == "wgangp",
-            "--precision fp16": self.precision == "fp16",
-        }
-        blockers = [name for name, blocks in reasons.items() if blocks]
+        blockers = side_by_side_blockers(self.config.model, self.config.loss, self.precision)
         if blockers and requested:
             log.warning("--parallel-halves is off: the halves cannot run side by side with %s", " and ".join(blockers))
         return not blockers
 
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> Losses:
-        """One generator update and one discriminator update (in the recipe's order), then the schedules."""
-        if self.config.optim.d_first:
-            # The discriminators go first, judging the current generators' translations.
-            fakes = self.halves.run(lambda: self.translate(self.model.G_ba, real_b), lambda: self.translate(self.model.G_ab, real_a))
-            d_losses, d_finite = self.discriminator_step(real_a, real_b, *fakes)
-            g_losses, g_finite, _ = self.generator_step(real_a, real_b)
-        else:
-            g_losses, g_finite, fakes = self.generator_step(real_a, real_b)
-            d_losses, d_finite = self.discriminator_step(real_a, real_b, *fakes)
-        self.update_skipped = not (g_finite and d_finite)
-        self.epoch_g_loss += torch.stack([loss.detach().float() for loss in g_losses.values()]).sum()
-
-        # The loss scale (fp16 only) and both learning rates move on, one tick per step.
-        self.scaler.update()
+        """One update (:func:`~stylecycle.training.step.cyclegan_update`), then the schedules."""
+        outcome = cyclegan_update(self.update, real_a, real_b)
+        self.update_skipped = not (outcome.generators_stepped and outcome.discriminators_stepped)
+        self.epoch_g_loss += torch.stack([loss.detach().float() for loss in outcome.generator_losses.values()]).sum()
+        if outcome.generators_stepped or outcome.discriminators_stepped:
+            # The fp16 loss scale moves on from the overflows the optimiser steps saw; a step
+            # that took neither saw none (GradScaler refuses to update then).
+            self.scaler.update()
         with warnings.catch_warnings():
             # A skipped update (non-finite loss, fp16 overflow) still spends its step of the
             # schedule, on purpose; PyTorch warns about that when it happens on the first step.
             warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
             self.sched_g.step()
             self.sched_d.step()
-        return {name: loss.detach() for name, loss in {**g_losses, **d_losses}.items()}
-
-    def translate(self, generator: torch.nn.Module, real: torch.Tensor) -> torch.Tensor:
-        """A translation for the discriminators to judge, without a graph (a half of an update)."""
-        with torch.no_grad(), self.autocast():
-            return generator(real)
-
-    def generator_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> tuple[Losses, bool, tuple[torch.Tensor, torch.Tensor]]:
-        """Update both generators; returns their losses, whether they were finite (so the update
-        was taken), and the fakes (B → A, A → B) for the discriminators.
-
-        The discriminators are frozen meanwhile: their gradients would be thrown away. The loss
-        has two halves that share no activations: the round trips from A and from B, each with
-        one identity term. Each half is back-propagated as soon as it is computed, so only its
-        own activations are alive (or the two halves' at once, side by side); gradients add up,
-        so the update is the same.
-        """
-        model = self.model
-        model.discriminators().requires_grad_(False)
-        self.opt_g.zero_grad(set_to_none=True)
-        (ab_losses, fake_b), (ba_losses, fake_a) = self.halves.run(
-            lambda: self.round_trip(real_a, "a", real_b),  # A → B fools D_b and B → A brings it back; B → B stays
-            lambda: self.round_trip(real_b, "b", real_a),  # and the other way round
-        )
-        model.discriminators().requires_grad_(True)
-        losses = {**ab_losses, **ba_losses}
-        return losses, self.update(self.opt_g, model.generators(), losses), (fake_a, fake_b)
-
-    def round_trip(self, real: torch.Tensor, source: Domain, target_domain_images: torch.Tensor) -> tuple[Losses, torch.Tensor]:
-        """A half of the generator update: the round trip's losses, back-propagated; and the fake."""
-        with self.autocast():
-            losses, fake = self.model.round_trip_losses(real, source, target_domain_images)
-        self.backward(losses)
-        return losses, fake
-
-    def discriminator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, fake_a: torch.Tensor, fake_b: torch.Tensor) -> tuple[Losses, bool]:
-        """Update both discriminators: real images versus fakes drawn partly from the pools of past fakes."""
-        self.opt_d.zero_grad(set_to_none=True)
-        losses_a, losses_b = self.halves.run(
-            lambda: self.judge("a", real_a, self.pool_a.query(fake_a)), lambda: self.judge("b", real_b, self.pool_b.query(fake_b))
-        )
-        losses = {**losses_a, **losses_b}
-        return losses, self.update(self.opt_d, self.model.discriminators(), losses)
-
-    def judge(self, domain: Domain, real: torch.Tensor, fake: torch.Tensor) -> Losses:
-        """A half of the discriminator update: one discriminator's losses, back-propagated."""
-        with self.autocast():
-            losses = self.model.discriminator_losses(domain, real, fake)
-        self.backward(losses)
-        return losses
-
-    def update(self, optimizer: torch.optim.Optimizer, networks: torch.nn.Module, losses: Losses) -> bool:
-        """Take the optimiser step unless a loss is NaN or infinite (which would poison the
-        weights); every rank takes the mean step, and all reach the same verdict."""
-        self.dist.average_gradients(networks)
-        finite = self.dist.all_agree(all_finite(losses), self.device)
-        if finite:
-            self.scaler.step(optimizer)
-        return finite
-
-    def backward(self, losses: Losses) -> None:
-        """Accumulate the gradients of the losses' sum (scaled, for fp16)."""
-        if losses:
-            self.scaler.scale(torch.stack([loss.float() for loss in losses.values()]).sum()).backward()
-
-    def autocast(self) -> torch.autocast:
-        return autocast(self.device, self.precision)
+        return {name: loss.detach() for name, loss in {**outcome.generator_losses, **outcome.discriminator_losses}.items()}
 
     def run(self, after_step: Callable[["Trainer"], None] | None = None) -> Path:
         """Train to the last step; returns the final checkpoint. ``after_step`` is called after

@@ -1,0 +1,161 @@
+"""One CycleGAN update, read top to bottom: :func:`cyclegan_update`.
+
+Every loss term and its weight is written out where it is summed; :class:`Update` holds what
+is around the arithmetic (optimisers, image pools, precision, loss scaling, the ranks, and the
+:class:`~stylecycle.training.halves.Halves` that runs the two halves of each update side by
+side or in turn). Another objective is another function of the same form beside this one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from ..config import LossConfig, ModelConfig, Precision
+from ..losses import discriminator_adversarial_loss, generator_adversarial_loss, gradient_penalty, reconstruction_loss
+from ..model import CycleGAN, Domain, Losses, run_together
+from ..precision import autocast
+from .distributed import Distributed
+from .halves import Halves
+from .pool import ImagePool
+
+
+def side_by_side_blockers(model: ModelConfig, loss: LossConfig, precision: Precision) -> list[str]:
+    """The options under which the two halves of an update may not run side by side.
+
+    Side by side is the same arithmetic as in turn when three rules hold, and this check is
+    where they are enforced:
+
+    - the halves share no activations (the round trips from A and from B; D_a and D_b), so
+      neither waits for the other;
+    - each parameter receives exactly two gradient contributions, one from each half, and
+      adding two numbers gives the same result in either order, so the sum of the gradients
+      does not depend on which half finished first;
+    - no network call changes state or draws random numbers, since both round trips call both
+      generators and the result would then depend on thread timing: batch-norm statistics,
+      dropout and the gradient penalty's random points break this, and so does the fp16 loss
+      scaler, which both halves would share.
+    """
+    reasons = {
+        f"--norm {model.norm}": model.norm in ("batch", "sync_batch"),
+        "--dropout": model.dropout > 0,
+        "--gan-loss wgangp": loss.gan_loss == "wgangp",
+        "--precision fp16": precision == "fp16",
+    }
+    return [name for name, blocks in reasons.items() if blocks]
+
+
+@dataclass
+class Update:
+    """The parts of a training step around its arithmetic; the update functions say what is computed."""
+
+    model: CycleGAN
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    pools: dict[Domain, ImagePool]
+    halves: Halves
+    device: torch.device
+    precision: Precision
+    scaler: torch.amp.GradScaler
+    dist: Distributed
+    d_first: bool = False
+
+    def autocast(self) -> torch.autocast:
+        return autocast(self.device, self.precision)
+
+    def backward(self, losses: Losses) -> Losses:
+        """Accumulate the gradients of the losses' sum (scaled, for fp16); returns the losses."""
+        if losses:
+            self.scaler.scale(torch.stack([loss.float() for loss in losses.values()]).sum()).backward()
+        return losses
+
+    def step(self, optimizer: torch.optim.Optimizer, networks: nn.Module, losses: Losses) -> bool:
+        """Take the optimiser step unless a loss is NaN or infinite (which would poison the
+        weights); every rank takes the mean step, and all reach the same verdict."""
+        self.dist.average_gradients(networks)
+        finite = self.dist.all_agree(all_finite(losses), self.device)
+        if finite:
+            self.scaler.step(optimizer)
+        return finite
+
+    def translate(self, generator: nn.Module, real: Tensor) -> Tensor:
+        """A translation for the discriminators to judge, without a graph."""
+        with torch.no_grad(), self.autocast():
+            return generator(real)
+
+
+class Outcome(NamedTuple):
+    """What an update computed, and which of its optimiser steps were taken (all losses finite)."""
+
+    generator_losses: Losses
+    discriminator_losses: Losses
+    generators_stepped: bool
+    discriminators_stepped: bool
+
+
+def all_finite(losses: Losses) -> bool:
+    return bool(torch.isfinite(torch.stack([loss.detach().float() for loss in losses.values()])).all())
+
+
+def cyclegan_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
+    """Both generators, then both discriminators (the other way round with ``d_first``)."""
+    m, w = u.model, u.model.loss
+
+    def round_trip(source: Domain, real: Tensor, there: nn.Module, back: nn.Module, judge: nn.Module, other: Tensor) -> tuple[Losses, Tensor]:
+        """A → B must fool D_b and come back through B → A; B images must pass A → B unchanged."""
+        to = "b" if source == "a" else "a"
+        with u.autocast():
+            fake, *kept = run_together(there, real, *([other] if w.lambda_identity > 0 else []))
+            losses = {
+                f"G_{source}{to}": generator_adversarial_loss(w.gan_loss, judge(fake)),
+                f"cycle_{source}": w.cycle_weight(source) * reconstruction_loss(w.cycle_loss, back(fake), real),
+            }
+            if kept:
+                identity = reconstruction_loss(w.cycle_loss, kept[0], other)
+                losses[f"idt_{to}"] = w.cycle_weight(to) * w.lambda_identity * identity
+            if m.vgg is not None:
+                seen = m.vgg(fake)
+                if w.lambda_perceptual > 0:  # keep the input's content
+                    losses[f"perceptual_{source}"] = w.lambda_perceptual * m.perceptual_loss(seen, real)
+                if w.lambda_style > 0:  # take on the textures of the target domain's images
+                    losses[f"style_{source}"] = w.lambda_style * m.style_loss(seen, other)
+        return u.backward(losses), fake
+
+    def judge(domain: Domain, real: Tensor, fake: Tensor, discriminator: nn.Module) -> Losses:
+        """Real images against fakes drawn partly from the pool of past ones."""
+        fake = u.pools[domain].query(fake).detach()
+        with u.autocast():
+            scores_real, scores_fake = run_together(discriminator, real, fake)
+            losses = {f"D_{domain}": discriminator_adversarial_loss(w.gan_loss, scores_real, scores_fake)}
+            if w.gan_loss == "wgangp":
+                losses[f"gp_{domain}"] = w.lambda_gp * gradient_penalty(discriminator, real, fake)
+        return u.backward(losses)
+
+    def generators_step() -> tuple[Losses, bool, Tensor, Tensor]:
+        m.discriminators().requires_grad_(False)  # their gradients would be thrown away
+        u.opt_g.zero_grad(set_to_none=True)
+        (from_a, fake_b), (from_b, fake_a) = u.halves.run(
+            lambda: round_trip("a", real_a, m.G_ab, m.G_ba, m.D_b, real_b),
+            lambda: round_trip("b", real_b, m.G_ba, m.G_ab, m.D_a, real_a),
+        )
+        m.discriminators().requires_grad_(True)
+        losses = {**from_a, **from_b}
+        return losses, u.step(u.opt_g, m.generators(), losses), fake_a, fake_b
+
+    def discriminators_step(fake_a: Tensor, fake_b: Tensor) -> tuple[Losses, bool]:
+        u.opt_d.zero_grad(set_to_none=True)
+        of_a, of_b = u.halves.run(lambda: judge("a", real_a, fake_a, m.D_a), lambda: judge("b", real_b, fake_b, m.D_b))
+        losses = {**of_a, **of_b}
+        return losses, u.step(u.opt_d, m.discriminators(), losses)
+
+    if u.d_first:  # the discriminators judge the current generators' translations first
+        fake_a, fake_b = u.halves.run(lambda: u.translate(m.G_ba, real_b), lambda: u.translate(m.G_ab, real_a))
+        d_losses, d_stepped = discriminators_step(fake_a, fake_b)
+        g_losses, g_stepped, _, _ = generators_step()
+    else:
+        g_losses, g_stepped, fake_a, fake_b = generators_step()
+        d_losses, d_stepped = discriminators_step(fake_a, fake_b)
+    return Outcome(g_losses, d_losses, g_stepped, d_stepped)
