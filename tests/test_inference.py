@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -193,3 +196,32 @@ def test_a_side_by_side_video_holds_the_source_beside_its_translation(checkpoint
     with av.open(str(tmp_path / "out" / "clip.mp4")) as result:
         assert (result.streams.video[0].width, result.streams.video[0].height) == (128, 48)
         assert sum(1 for _ in result.decode(video=0)) == 3
+
+
+def test_one_translator_serves_two_threads_at_once_while_one_of_them_tiles(checkpoint):
+    """Tiling shares one image's statistics across its tiles; that is state of the call, so a
+    picture translated meanwhile on another thread, with the same translator, keeps its own."""
+    translator = Translator.from_checkpoint(checkpoint, device="cpu", precision="fp32", max_pixels=96 * 96, tile=160)
+    torch.manual_seed(0)
+    large, small = torch.rand(3, 300, 280) * 2 - 1, torch.rand(3, 48, 40) * 2 - 1
+    large_alone, small_alone = translator.translate(large), translator.translate(small)
+
+    in_first_tile, small_done = threading.Event(), threading.Event()
+
+    def pause_in_the_first_tile(module, inputs):
+        if inputs[0].shape[-2:] == (160, 160) and not in_first_tile.is_set():
+            in_first_tile.set()
+            small_done.wait(30)
+
+    hook = translator.generator.register_forward_pre_hook(pause_in_the_first_tile)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            tiled = pool.submit(translator.translate, large)
+            assert in_first_tile.wait(30)
+            small_meanwhile = translator.translate(small)
+            small_done.set()
+            large_meanwhile = tiled.result(30)
+    finally:
+        hook.remove()
+    torch.testing.assert_close(small_meanwhile, small_alone)
+    torch.testing.assert_close(large_meanwhile, large_alone)

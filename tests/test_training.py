@@ -184,6 +184,15 @@ def test_a_nan_loss_skips_the_update_and_is_counted(demo_root, tmp_path):
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
 
 
+def test_an_fp16_step_that_skips_both_updates_is_counted_like_any_other(demo_root, tmp_path):
+    """Neither optimiser step ran, so the loss scaler saw no gradients: it must be left alone
+    (GradScaler.update() would raise "No inf checks were recorded")."""
+    trainer = Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=3, precision="fp16"))
+    poison(trainer, {2})  # both the generators' and D_a's losses are NaN
+    trainer.run()
+    assert trainer.bad_steps == 1 and trainer.step == 3
+
+
 def test_too_many_nan_steps_in_a_row_stop_with_advice(demo_root, tmp_path):
     trainer = Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=50, max_bad_steps=3))
     poison(trainer, set(range(1, 51)))

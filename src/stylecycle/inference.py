@@ -130,7 +130,7 @@ class Translator:
         else:
             out = torch.stack([
                 translate_tiled(
-                    self._run, self.generator, one.float().cpu(),
+                    self._run, one.float().cpu(),
                     tile=self.tile, overlap=self.overlap, statistics_pixels=self.max_pixels, device=self.device,
                 ).to(image.device)
                 for one in batch

@@ -19,54 +19,19 @@ layers before it, so measuring them tile by tile would need one pass over the ti
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from types import MethodType
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-Statistics = dict[nn.Module, tuple[torch.Tensor, torch.Tensor]]
+from .nn.norm import Statistics, imposing_statistics, measuring_statistics
 
-
-def instance_norm_statistics(generator: nn.Module, run: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor) -> Statistics:
-    """Per-channel mean and biased variance at the input of every InstanceNorm layer of
-    ``generator``, measured while ``run`` (which calls it, under the caller's precision)
-    translates ``image`` (1x3xHxW)."""
-    statistics: Statistics = {}
-
-    def record(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        x = inputs[0].float()
-        statistics[module] = (x.mean((2, 3), keepdim=True), x.var((2, 3), unbiased=False, keepdim=True))
-
-    handles = [m.register_forward_hook(record) for m in generator.modules() if isinstance(m, nn.InstanceNorm2d)]
-    try:
+def instance_norm_statistics(run: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor) -> Statistics:
+    """Per-channel mean and biased variance at the input of every InstanceNorm layer of the
+    generator that ``run`` calls (under the caller's precision) to translate ``image`` (1x3xHxW)."""
+    with measuring_statistics() as statistics:
         run(image)
-    finally:
-        for handle in handles:
-            handle.remove()
     return statistics
-
-
-def _normalise_with(module: nn.InstanceNorm2d, mean: torch.Tensor, var: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    y = (x.float() - mean) * torch.rsqrt(var + module.eps)
-    if module.affine:
-        y = y * module.weight.view(1, -1, 1, 1) + module.bias.view(1, -1, 1, 1)
-    return y.to(x.dtype)
-
-
-@contextmanager
-def shared_statistics(statistics: Statistics) -> Iterator[None]:
-    """Within the block, each InstanceNorm layer of ``statistics`` normalises every input with
-    the given statistics instead of the input's own."""
-    for module, (mean, var) in statistics.items():
-        module.forward = MethodType(lambda self, x, mean=mean, var=var: _normalise_with(self, mean, var, x), module)  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        for module in statistics:
-            del module.forward  # the class's own forward again
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -93,7 +58,6 @@ def feather(length: int, start: int, total: int, overlap: int) -> torch.Tensor:
 
 def translate_tiled(
     network: Callable[[torch.Tensor], torch.Tensor],
-    generator: nn.Module,
     image: torch.Tensor,
     *,
     tile: int,
@@ -101,8 +65,8 @@ def translate_tiled(
     statistics_pixels: int,
     device: torch.device,
 ) -> torch.Tensor:
-    """Translate 3xHxW ``image`` (on the CPU) tile by tile with ``network`` (which runs
-    ``generator`` on a 1x3xhxw batch on ``device``); returns 3xHxW on the CPU.
+    """Translate 3xHxW ``image`` (on the CPU) tile by tile with ``network`` (which runs a
+    generator on a 1x3xhxw batch on ``device``); returns 3xHxW on the CPU.
 
     Only one tile's activations are alive at a time, and the result is accumulated in place,
     so memory grows with the image's pixels (a few bytes each) and not with the network's width.
@@ -110,11 +74,11 @@ def translate_tiled(
     _, height, width = image.shape
     scale = min(1.0, math.sqrt(statistics_pixels / (height * width)))
     small = F.interpolate(image[None], size=(max(1, round(height * scale)), max(1, round(width * scale))), mode="area")
-    statistics = instance_norm_statistics(generator, network, small.to(device))
+    statistics = instance_norm_statistics(network, small.to(device))
     h, w = min(tile, height), min(tile, width)
     out = torch.zeros_like(image, dtype=torch.float32)
     weight_sum = torch.zeros(1, height, width)
-    with shared_statistics(statistics):
+    with imposing_statistics(statistics):
         for top in tile_starts(height, tile, overlap):
             for left in tile_starts(width, tile, overlap):
                 translated = network(image[:, top : top + h, left : left + w][None].to(device))[0].float().cpu()

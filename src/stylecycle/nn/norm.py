@@ -4,11 +4,15 @@ InstanceNorm normalises each sample and channel by its own spatial mean and bias
 y = (x - mu) / sqrt(var + eps) * gamma + beta. It removes each image's own contrast, so the
 style lives in the network's weights rather than in the statistics of the input. PyTorch's
 ``nn.InstanceNorm2d`` without running statistics is exactly that formula; :class:`InstanceNorm2d`
-only adds a fast path for channels-last tensors.
+adds a fast path for channels-last tensors, and statistics shared across the tiles of a
+large image (:func:`measuring_statistics`, :func:`imposing_statistics`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from typing import Callable
 
@@ -39,11 +43,32 @@ class InstanceNorm2d(nn.InstanceNorm2d):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.jit.is_scripting():
+            shared = self._shared_statistics(x)
+            if shared is not None:
+                return shared
         if not torch.jit.is_scripting() and x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
             if self._needs_gradient(x):
                 return self._per_sample_batch_norm(x)
             return F.group_norm(x, x.shape[1], self.weight, self.bias, self.eps)
         return F.instance_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+
+    @torch.jit.unused
+    def _shared_statistics(self, x: torch.Tensor) -> torch.Tensor | None:
+        """``x`` normalised with statistics imposed on this layer by :func:`imposing_statistics`
+        (None where none are), after recording its own for :func:`measuring_statistics`."""
+        measured = _measuring.get()
+        if measured is not None:
+            x32 = x.float()
+            measured[self] = (x32.mean((2, 3), keepdim=True), x32.var((2, 3), unbiased=False, keepdim=True))
+        imposed = _imposed.get()
+        if imposed is None or self not in imposed:
+            return None
+        mean, var = imposed[self]
+        y = (x.float() - mean) * torch.rsqrt(var + self.eps)
+        if self.affine:
+            y = y * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+        return y.to(x.dtype)
 
     @torch.jit.unused
     def _needs_gradient(self, x: torch.Tensor) -> bool:
@@ -53,6 +78,38 @@ class InstanceNorm2d(nn.InstanceNorm2d):
     def _per_sample_batch_norm(self, x: torch.Tensor) -> torch.Tensor:
         samples = [F.batch_norm(one, None, None, self.weight, self.bias, training=True, eps=self.eps) for one in x.split(1)]
         return samples[0] if len(samples) == 1 else torch.cat(samples)
+
+
+# Statistics measured on one input and imposed on the layers for others: tiled translation
+# (stylecycle.tiling) normalises every tile with the statistics of the whole image. Both are
+# state of the caller's own context (thread), not of the shared network, so another thread
+# translating with the same network meanwhile is unaffected.
+Statistics = dict[nn.Module, tuple[torch.Tensor, torch.Tensor]]
+_measuring: ContextVar[Statistics | None] = ContextVar("stylecycle_measuring_statistics", default=None)
+_imposed: ContextVar[Statistics | None] = ContextVar("stylecycle_imposed_statistics", default=None)
+
+
+@contextmanager
+def measuring_statistics() -> Iterator[Statistics]:
+    """Within the block, the per-channel mean and biased variance at the input of every
+    :class:`InstanceNorm2d` this thread calls are recorded into the dictionary yielded."""
+    statistics: Statistics = {}
+    token = _measuring.set(statistics)
+    try:
+        yield statistics
+    finally:
+        _measuring.reset(token)
+
+
+@contextmanager
+def imposing_statistics(statistics: Statistics) -> Iterator[None]:
+    """Within the block, each layer of ``statistics`` normalises this thread's inputs with the
+    given statistics instead of the input's own."""
+    token = _imposed.set(statistics)
+    try:
+        yield
+    finally:
+        _imposed.reset(token)
 
 
 def instance_norm(affine: bool = False, eps: float = 1e-5) -> NormLayer:
