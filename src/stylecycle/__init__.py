@@ -1,6 +1,14 @@
 """stylecycle: unpaired image-to-image style transfer with CycleGAN and InstanceNorm."""
 
-from .config import Config, DataConfig, LossConfig, ModelConfig, OptimConfig, TrainConfig, TranslateConfig
+from .config import (
+    Config,
+    DataConfig,
+    LossConfig,
+    ModelConfig,
+    OptimConfig,
+    TrainConfig,
+    TranslateConfig,
+)
 from .errors import StylecycleError
 from .inference import Translator
 from .model import CycleGAN

@@ -14,7 +14,18 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from .config import Config, EvaluateConfig, GeneratorName, ServeConfig, TranslateConfig, TuneConfig, field_type, flag_name, optional_inner, read_config_file
+from .config import (
+    Config,
+    EvaluateConfig,
+    GeneratorName,
+    ServeConfig,
+    TranslateConfig,
+    TuneConfig,
+    field_type,
+    flag_name,
+    optional_inner,
+    read_config_file,
+)
 from .errors import ConfigError, StylecycleError, TrainingInterrupted, user_message
 
 EXIT_USAGE = 2
@@ -147,7 +158,10 @@ def run_translate(args: argparse.Namespace) -> None:
         config.checkpoint, config.direction, config.device, config.precision, config.generator,  # type: ignore[arg-type]
         channels_last=config.channels_last, max_pixels=config.max_pixels, tile=config.tile,
     )
-    report = translate_files(translator, config)
+    report = translate_files(
+        translator, config.input, config.output, fmt=config.format, quality=config.quality, batch_size=config.batch_size,  # type: ignore[arg-type]
+        skip_existing=config.skip_existing, side_by_side=config.side_by_side, temporal_smoothing=config.temporal_smoothing,
+    )
     notes = [f"skipped {len(report.skipped)} unreadable"] if report.skipped else []
     notes += [f"{report.existing} already there"] if report.existing else []
     print(f"translated {report.translated} file(s) into {config.output}" + (f"; {', '.join(notes)}" if notes else ""))

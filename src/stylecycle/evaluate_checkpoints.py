@@ -9,8 +9,18 @@ import logging
 from pathlib import Path
 
 from .atomic import atomic_path
-from .config import EvaluateConfig, TranslateConfig
-from .evaluation import METRICS, Evaluator, Report, folder_items, format_metric, image_files, load_features, read_target_features, write_report
+from .config import EvaluateConfig
+from .evaluation import (
+    METRICS,
+    Evaluator,
+    Report,
+    folder_items,
+    format_metric,
+    image_files,
+    load_features,
+    read_target_features,
+    write_report,
+)
 from .plots import pyplot, save_figure
 from .training.checkpoint import checkpoint_step, list_checkpoints, resolve_checkpoint
 
@@ -42,8 +52,7 @@ def translate_with(checkpoint: Path, config: EvaluateConfig, output: Path) -> No
     from .translate_files import translate_files
 
     translator = Translator.from_checkpoint(checkpoint, config.direction, config.device, config.precision)
-    settings = TranslateConfig(checkpoint=checkpoint, input=config.inputs, output=output, direction=config.direction, format="png")
-    translate_files(translator, settings.validate())
+    translate_files(translator, config.inputs, output, fmt="png")  # type: ignore[arg-type]
 
 
 def evaluate(config: EvaluateConfig) -> tuple[Path, Report | list[dict]]:

@@ -30,7 +30,13 @@ from torch import nn
 from .atomic import atomic_path
 from .data.datasets import candidate_files
 from .data.io import pil_to_uint8, read_pil, save_pil
-from .errors import CheckpointError, DataError, ImageReadError, StylecycleError, first_line
+from .errors import (
+    CheckpointError,
+    DataError,
+    ImageReadError,
+    StylecycleError,
+    first_line,
+)
 from .training.checkpoint import read_weights_file
 
 log = logging.getLogger("stylecycle")
@@ -95,7 +101,10 @@ def paired_scores(output: Image.Image, reference: Image.Image) -> dict[str, floa
     SSIM is averaged over the window positions that lie inside the image, as the paper and
     scikit-image do: torchmetrics' mean also counts the border, where the window reaches into
     reflected padding, which moved the score by up to 0.02 on our test photographs."""
-    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+    from torchmetrics.functional.image import (
+        peak_signal_noise_ratio,
+        structural_similarity_index_measure,
+    )
 
     if output.size != reference.size:
         raise DataError(f"is {output.width}x{output.height} but its reference is {reference.width}x{reference.height}")

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -20,15 +19,14 @@ import torch
 from torch import nn
 
 from .atomic import atomic_path
-from .config import Direction, GeneratorName, ModelConfig
+from .config import Direction, GeneratorName
 from .errors import ConfigError, StylecycleError, first_line
-from .model import build_generator
+from .generator_files import load_generator, save_safetensors
 
 log = logging.getLogger("stylecycle")
 
 ExportFormat = Literal["onnx", "torchscript", "safetensors"]
 TOLERANCE = 1e-4
-SAFETENSORS_KIND = "stylecycle-generator"
 
 
 def check_images(min_side: int) -> list[torch.Tensor]:
@@ -86,38 +84,10 @@ def export_torchscript(network: nn.Module, path: Path) -> float:
     return check_parity("TorchScript", network, loaded, network.min_side)
 
 
-def save_safetensors(network: nn.Module, model: ModelConfig, direction: Direction, path: Path) -> None:
-    from safetensors.torch import save_file
-
-    metadata = {"kind": SAFETENSORS_KIND, "direction": direction, "model_config": json.dumps(vars(model))}
-    with atomic_path(path) as tmp:
-        save_file({k: v.contiguous() for k, v in network.state_dict().items()}, str(tmp), metadata=metadata)
-
-
-def load_safetensors(path: Path) -> tuple[nn.Module, ModelConfig]:
-    """The generator of a ``.safetensors`` file written by :func:`save_safetensors`."""
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
-            weights = {key: f.get_tensor(key) for key in f.keys()}
-    except (SafetensorError, OSError) as exc:
-        raise ConfigError(f"cannot read {path}: {first_line(exc)}") from exc
-    if metadata.get("kind") != SAFETENSORS_KIND:
-        raise ConfigError(f"{path} is a safetensors file, but not a stylecycle generator export (no model config in it)")
-    model = ModelConfig(**json.loads(metadata["model_config"]))
-    network = build_generator(model)
-    network.load_state_dict(weights)
-    return network, model
-
-
 def export_generator(
     checkpoint: Path, output: Path, fmt: ExportFormat, direction: Direction = "a2b", generator: GeneratorName | None = None
 ) -> Path:
     """Write the ``direction`` generator of ``checkpoint`` to ``output`` in format ``fmt``."""
-    from .inference import load_generator
-
     network, model = load_generator(checkpoint, direction, generator)
     network = network.eval().float()
     output = Path(output)

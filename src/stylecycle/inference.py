@@ -15,19 +15,15 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .config import Config, Direction, GeneratorName, ModelConfig, Precision
+from .config import Direction, GeneratorName, Precision
 from .data.io import pil_to_tensor, tensor_to_pil, to_rgb
 from .device import memory_format, resolve_device
-from .errors import CheckpointError, ConfigError, first_line
+from .errors import ConfigError
+from .generator_files import load_generator
 from .memory import reusing_freed_memory
-from .model import build_generator
-from .nn import list_generators
-from .nn.compat import from_reference_state_dict, is_reference_state_dict, reference_model_config
 from .precision import autocast, resolve_precision
 from .tiling import translate_tiled
-from .training.checkpoint import check_format, read_weights_file, resolve_checkpoint
 
-GENERATOR_OF = {"a2b": "G_ab", "b2a": "G_ba"}
 # Up to this many pixels an image goes through the network whole (about 1 GB of activations at
 # fp32 for the 9-block ResNet); above it, tiles of TILE pixels overlapping by OVERLAP, whose
 # shared statistics come from the whole image scaled down to this many pixels.
@@ -35,38 +31,6 @@ DEFAULT_MAX_PIXELS = 1024 * 1024
 TILE, OVERLAP = 512, 64
 
 Picture = TypeVar("Picture", Image.Image, np.ndarray, torch.Tensor)
-
-
-def load_generator(path: Path, direction: Direction = "a2b", generator: GeneratorName | None = None) -> tuple[nn.Module, ModelConfig]:
-    """The generator of ``direction`` in a stylecycle checkpoint (file or run folder), an exported
-    ``.safetensors`` file, or a bare generator file of the original CycleGAN code (whose
-    architecture ``generator`` names; its direction is whichever it was trained for)."""
-    if direction not in GENERATOR_OF:
-        raise ConfigError(f"--direction {direction!r} is not one of {', '.join(GENERATOR_OF)}")
-    path = resolve_checkpoint(path)
-    if path.suffix == ".safetensors":
-        from .export import load_safetensors
-
-        return load_safetensors(path)
-    state = read_weights_file(path)
-    reference = is_reference_state_dict(state)
-    if reference and generator is None:
-        raise ConfigError(
-            f"{path} is a generator of the original CycleGAN code; name its architecture with --generator ({', '.join(list_generators())})"
-        )
-    try:
-        if reference:
-            model = reference_model_config(state, generator)  # type: ignore[arg-type]
-            weights = from_reference_state_dict(state, model.norm)
-        else:
-            state = check_format(state, path)
-            model = Config.from_dict(state["config"]).model
-            weights = state["networks"][GENERATOR_OF[direction]]
-        network = build_generator(model)
-        network.load_state_dict(weights)
-    except (KeyError, RuntimeError, ConfigError) as exc:
-        raise CheckpointError(f"checkpoint {path} does not hold a usable generator: {first_line(exc)}") from exc
-    return network, model
 
 
 class Translator:

@@ -10,7 +10,14 @@ from torch import nn
 
 from .config import LossConfig, ModelConfig
 from .losses import perceptual_loss, style_loss
-from .nn import create_discriminator, create_generator, init_weights, norm_has_shift, norm_layer, with_spectral_norm
+from .nn import (
+    create_discriminator,
+    create_generator,
+    init_weights,
+    norm_has_shift,
+    norm_layer,
+    with_spectral_norm,
+)
 from .nn.generators import Generator
 
 if TYPE_CHECKING:
@@ -70,7 +77,9 @@ class CycleGAN(nn.Module):
         self.D_a, self.D_b = build_discriminator(model), build_discriminator(model)
         self.vgg: VggFeatures | None = None
         if self.loss.uses_vgg():
-            from .nn.vgg import build_vgg_features  # torchvision's models: imported only when used
+            from .nn.vgg import (
+                build_vgg_features,  # torchvision's models: imported only when used
+            )
 
             self.perceptual_layers = _layers(self.loss.perceptual_layers) if self.loss.lambda_perceptual > 0 else []
             self.style_layers = _layers(self.loss.style_layers) if self.loss.lambda_style > 0 else []

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from .nn.norm import Statistics, imposing_statistics, measuring_statistics
 
+
 def instance_norm_statistics(run: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor) -> Statistics:
     """Per-channel mean and biased variance at the input of every InstanceNorm layer of the
     generator that ``run`` calls (under the caller's precision) to translate ``image`` (1x3xHxW)."""

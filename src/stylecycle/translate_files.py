@@ -19,9 +19,17 @@ from tqdm.auto import tqdm
 
 from .config import OutputFormat, TranslateConfig
 from .data.datasets import candidate_files
-from .data.io import IMAGE_EXTENSIONS, pil_to_tensor, read_pil, save_pil, tensor_to_pil
+from .data.io import (
+    IMAGE_EXTENSIONS,
+    pil_to_tensor,
+    read_pil,
+    save_pil,
+    tensor_to_pil,
+)
+from .data.io import side_by_side as pair_side_by_side
 from .errors import DataError, ImageReadError
 from .inference import Translator
+from .video import translate_video
 
 log = logging.getLogger("stylecycle")
 
@@ -33,9 +41,13 @@ TRANSLATABLE = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
 
 @dataclass
 class Report:
-    translated: int = 0
+    written: list[tuple[Path, Path]] = field(default_factory=list)  # (input, its translation), in order
     existing: int = 0  # skipped because the output was already there
     skipped: list[str] = field(default_factory=list)  # unreadable inputs, one message each
+
+    @property
+    def translated(self) -> int:
+        return len(self.written)
 
 
 def expand_input(source: Path) -> list[tuple[Path, Path]]:
@@ -90,36 +102,40 @@ def plan_outputs(source: Path, output: Path, fmt: OutputFormat) -> list[tuple[Pa
     ]
 
 
-def side_by_side(left: Image.Image, right: Image.Image) -> Image.Image:
-    sheet = Image.new("RGB", (left.width + right.width, max(left.height, right.height)), "white")
-    sheet.paste(left, (0, 0))
-    sheet.paste(right, (left.width, 0))
-    return sheet
-
-
-def translate_files(translator: Translator, config: TranslateConfig) -> Report:
-    """Translate everything ``config.input`` names into ``config.output``."""
-    from .video import translate_video
-
+def translate_files(
+    translator: Translator,
+    source: Path,
+    output: Path,
+    *,
+    fmt: OutputFormat = TranslateConfig.format,
+    quality: int = TranslateConfig.quality,
+    batch_size: int = TranslateConfig.batch_size,
+    skip_existing: bool = TranslateConfig.skip_existing,
+    side_by_side: bool = TranslateConfig.side_by_side,
+    temporal_smoothing: float = TranslateConfig.temporal_smoothing,
+) -> Report:
+    """Translate everything ``source`` names (a file, a folder or a glob) into ``output``; the
+    options are those of ``stylecycle translate`` (:class:`~stylecycle.config.TranslateConfig`)."""
     report = Report()
-    jobs = plan_outputs(Path(config.input), Path(config.output), config.format)  # type: ignore[arg-type]
-    if config.skip_existing:
+    jobs = plan_outputs(Path(source), Path(output), fmt)
+    if skip_existing:
         todo = [(src, dst) for src, dst in jobs if not dst.exists()]
         report.existing = len(jobs) - len(todo)
         jobs = todo
     images = [(src, dst) for src, dst in jobs if src.suffix.lower() not in VIDEO_EXTENSIONS]
     with tqdm(total=len(images), unit="img", desc="translating", dynamic_ncols=True, disable=not images) as bar:
-        for batch in batches(images, config.batch_size, translator.max_pixels, report):
+        for batch in batches(images, batch_size, translator.max_pixels, report):
             outputs = translator.translate_tensor(torch.stack([pil_to_tensor(image) for _, _, image in batch]))
-            for (_, target, image), output in zip(batch, outputs):
-                result = tensor_to_pil(output)
-                save_pil(side_by_side(image, result) if config.side_by_side else result, target, quality=config.quality, icc_profile=image.info.get("icc_profile"))
-                report.translated += 1
+            for (source_image, target, image), translated in zip(batch, outputs):
+                result = tensor_to_pil(translated)
+                picture = pair_side_by_side(image, result) if side_by_side else result
+                save_pil(picture, target, quality=quality, icc_profile=image.info.get("icc_profile"))
+                report.written.append((source_image, target))
             bar.update(len(batch))
-    for source, target in jobs:
-        if source.suffix.lower() in VIDEO_EXTENSIONS:
-            translate_video(translator, source, target, smoothing=config.temporal_smoothing, side_by_side=config.side_by_side)
-            report.translated += 1
+    for video, target in jobs:
+        if video.suffix.lower() in VIDEO_EXTENSIONS:
+            translate_video(translator, video, target, smoothing=temporal_smoothing, side_by_side=side_by_side)
+            report.written.append((video, target))
     return report
 
 

@@ -23,9 +23,16 @@ import torch
 from torch import nn
 
 from .config import Config, TuneConfig, coerce, field_type, optional_inner
-from .errors import ConfigError, DataError, StylecycleError, TrainingInterrupted
-from .evaluation import Evaluator, Item, MetricUnavailable, image_files, inception_features, read_target_features
 from .data.io import read_pil
+from .errors import ConfigError, DataError, StylecycleError, TrainingInterrupted
+from .evaluation import (
+    Evaluator,
+    Item,
+    MetricUnavailable,
+    image_files,
+    inception_features,
+    read_target_features,
+)
 from .inference import Translator
 from .plots import save_figure
 

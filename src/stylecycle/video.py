@@ -10,8 +10,8 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from .atomic import atomic_path
+from .data.io import side_by_side as pair_side_by_side
 from .errors import ConfigError, DataError, first_line
-from .translate_files import side_by_side as pair_side_by_side
 
 if TYPE_CHECKING:
     from .inference import Translator

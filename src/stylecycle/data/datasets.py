@@ -14,7 +14,6 @@ from torch.utils.data import Dataset, Sampler
 from ..errors import DataError, ImageReadError
 from .io import IMAGE_EXTENSIONS, open_checked, read_image_uint8
 
-
 # Smaller images hold too little to learn a style from; they are skipped when training.
 MIN_TRAIN_SIDE = 16
 SKIPPED_NAMED = 3

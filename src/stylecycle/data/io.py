@@ -154,3 +154,11 @@ def save_pil(image: Image.Image, path: Path, *, quality: int = 95, icc_profile: 
 def save_image(tensor: torch.Tensor, path: Path, *, quality: int = 95) -> None:
     """Write a float 3xHxW tensor in [-1, 1] atomically as an image file."""
     save_pil(tensor_to_pil(tensor), path, quality=quality)
+
+
+def side_by_side(left: Image.Image, right: Image.Image) -> Image.Image:
+    """The two pictures next to each other on a white sheet, for comparison."""
+    sheet = Image.new("RGB", (left.width + right.width, max(left.height, right.height)), "white")
+    sheet.paste(left, (0, 0))
+    sheet.paste(right, (left.width, 0))
+    return sheet

@@ -16,6 +16,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from ..config import DiscriminatorKind
 from .norm import NormLayer, instance_norm
 
+
 class PatchDiscriminator(nn.Module):
     """PatchGAN: a fully convolutional classifier whose every output scores one patch.
 

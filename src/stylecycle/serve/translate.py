@@ -7,9 +7,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import TranslateConfig
 from ..inference import Translator
-from ..translate_files import plan_outputs, translate_files
+from ..translate_files import translate_files
 from .safety import Limits, Refused, accept_uploads
 
 
@@ -31,11 +30,10 @@ def translate_uploads(uploads: list[str], translator: Translator, direction: str
     result = Translated(refused=accept_uploads(uploads, inputs, limits))
     if not any(inputs.iterdir()):
         raise Refused("; ".join(result.refused))
-    settings = TranslateConfig(input=inputs, output=Path(work) / "out", direction=direction)  # type: ignore[arg-type]
-    result.refused += translate_files(translator, settings).skipped
-    for source, target in plan_outputs(inputs, settings.output, settings.format):  # type: ignore[arg-type]
-        if target.exists():  # named after the direction too, so a download says what it is
-            result.pairs.append((source, target.rename(target.with_name(f"{target.stem}-{direction}{target.suffix}"))))
+    report = translate_files(translator, inputs, Path(work) / "out")
+    result.refused += report.skipped
+    for source, target in report.written:  # named after the direction too, so a download says what it is
+        result.pairs.append((source, target.rename(target.with_name(f"{target.stem}-{direction}{target.suffix}"))))
     if result.pairs:
         result.archive = Path(work) / "stylecycle-translations.zip"
         with zipfile.ZipFile(result.archive, "w") as archive:

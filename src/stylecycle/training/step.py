@@ -15,7 +15,12 @@ import torch
 from torch import Tensor, nn
 
 from ..config import LossConfig, ModelConfig, Precision
-from ..losses import discriminator_adversarial_loss, generator_adversarial_loss, gradient_penalty, reconstruction_loss
+from ..losses import (
+    discriminator_adversarial_loss,
+    generator_adversarial_loss,
+    gradient_penalty,
+    reconstruction_loss,
+)
 from ..model import CycleGAN, Domain, Losses, run_together
 from ..precision import autocast
 from .distributed import Distributed

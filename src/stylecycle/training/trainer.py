@@ -19,16 +19,36 @@ from tqdm.auto import tqdm
 from ..config import Config
 from ..data.datasets import MIN_TRAIN_SIDE, UnpairedImages, UnpairedSampler, scan_images
 from ..data.io import read_image, save_image
-from ..data.transforms import augment_transform, decode_side, prepare_transform, preview_transform
+from ..data.transforms import (
+    augment_transform,
+    decode_side,
+    prepare_transform,
+    preview_transform,
+)
 from ..device import memory_format, resolve_device
-from ..errors import CheckpointError, ConfigError, DataError, ImageReadError, StylecycleError, TrainingInterrupted
+from ..errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    ImageReadError,
+    StylecycleError,
+    TrainingInterrupted,
+)
 from ..model import CycleGAN, Losses
 from ..nn.norm import to_sync_batch_norm
 from ..precision import resolve_precision
-from .checkpoint import CHECKPOINT_DIR, checkpoint_path, load_checkpoint, prune_checkpoints, resolve_checkpoint, run_folder, save_checkpoint
-from .logging import log, log_to_file, sample_grid
+from .checkpoint import (
+    CHECKPOINT_DIR,
+    checkpoint_path,
+    load_checkpoint,
+    prune_checkpoints,
+    resolve_checkpoint,
+    run_folder,
+    save_checkpoint,
+)
 from .distributed import Distributed
 from .halves import Halves
+from .logging import log, log_to_file, sample_grid
 from .monitor import RunMonitor
 from .pool import ImagePool
 from .schedulers import LrFactor, LrSchedule

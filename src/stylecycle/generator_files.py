@@ -1,0 +1,80 @@
+"""Generator weights in every kind of file stylecycle reads and writes: its own checkpoints,
+its safetensors exports, and the generator files of the original CycleGAN code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from torch import nn
+
+from .atomic import atomic_path
+from .config import Config, Direction, GeneratorName, ModelConfig
+from .errors import CheckpointError, ConfigError, first_line
+from .model import build_generator
+from .nn import list_generators
+from .nn.compat import (
+    from_reference_state_dict,
+    is_reference_state_dict,
+    reference_model_config,
+)
+from .training.checkpoint import check_format, read_weights_file, resolve_checkpoint
+
+GENERATOR_OF = {"a2b": "G_ab", "b2a": "G_ba"}
+SAFETENSORS_KIND = "stylecycle-generator"
+
+
+def load_generator(path: Path, direction: Direction = "a2b", generator: GeneratorName | None = None) -> tuple[nn.Module, ModelConfig]:
+    """The generator of ``direction`` in a stylecycle checkpoint (file or run folder), an exported
+    ``.safetensors`` file, or a bare generator file of the original CycleGAN code (whose
+    architecture ``generator`` names; its direction is whichever it was trained for)."""
+    if direction not in GENERATOR_OF:
+        raise ConfigError(f"--direction {direction!r} is not one of {', '.join(GENERATOR_OF)}")
+    path = resolve_checkpoint(path)
+    if path.suffix == ".safetensors":
+        return load_safetensors(path)
+    state = read_weights_file(path)
+    reference = is_reference_state_dict(state)
+    if reference and generator is None:
+        raise ConfigError(
+            f"{path} is a generator of the original CycleGAN code; name its architecture with --generator ({', '.join(list_generators())})"
+        )
+    try:
+        if reference:
+            model = reference_model_config(state, generator)  # type: ignore[arg-type]
+            weights = from_reference_state_dict(state, model.norm)
+        else:
+            state = check_format(state, path)
+            model = Config.from_dict(state["config"]).model
+            weights = state["networks"][GENERATOR_OF[direction]]
+        network = build_generator(model)
+        network.load_state_dict(weights)
+    except (KeyError, RuntimeError, ConfigError) as exc:
+        raise CheckpointError(f"checkpoint {path} does not hold a usable generator: {first_line(exc)}") from exc
+    return network, model
+
+
+def save_safetensors(network: nn.Module, model: ModelConfig, direction: Direction, path: Path) -> None:
+    from safetensors.torch import save_file
+
+    metadata = {"kind": SAFETENSORS_KIND, "direction": direction, "model_config": json.dumps(vars(model))}
+    with atomic_path(path) as tmp:
+        save_file({k: v.contiguous() for k, v in network.state_dict().items()}, str(tmp), metadata=metadata)
+
+
+def load_safetensors(path: Path) -> tuple[nn.Module, ModelConfig]:
+    """The generator of a ``.safetensors`` file written by :func:`save_safetensors`."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            weights = {key: f.get_tensor(key) for key in f.keys()}
+    except (SafetensorError, OSError) as exc:
+        raise ConfigError(f"cannot read {path}: {first_line(exc)}") from exc
+    if metadata.get("kind") != SAFETENSORS_KIND:
+        raise ConfigError(f"{path} is a safetensors file, but not a stylecycle generator export (no model config in it)")
+    model = ModelConfig(**json.loads(metadata["model_config"]))
+    network = build_generator(model)
+    network.load_state_dict(weights)
+    return network, model
