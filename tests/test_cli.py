@@ -98,3 +98,21 @@ def test_the_installed_command_prints_no_traceback(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"stylecycle train: error: image folder {tmp_path / 'none' / 'trainA'} does not exist (or is not a folder)"]
+
+
+def help_text(capsys, argv: list[str]) -> str:
+    with pytest.raises(SystemExit):
+        main(argv)
+    return " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("recipe, lambda_cycle, identity", [(None, "10.0", "0.5"), ("seed", "1.0", "0.0"), ("preview", "10.0", "0.0")])
+def test_help_shows_the_defaults_of_the_recipe_asked_for(capsys, recipe, lambda_cycle, identity):
+    text = help_text(capsys, ["train", *(["--recipe", recipe] if recipe else []), "--help"])
+    assert f"weight of the cycle-consistency loss (both directions) (default: {lambda_cycle})" in text
+    assert f"as a fraction of the cycle weight (default: {identity})" in text
+
+
+def test_the_generator_choices_are_the_registered_generators(capsys):
+    text = help_text(capsys, ["translate", "--help"])
+    assert "--generator {resnet_6blocks,resnet_9blocks,unet_128,unet_256}" in text

@@ -11,7 +11,8 @@ from reference import reference_layout
 from stylecycle.cli import main
 from stylecycle.inference import Translator
 from stylecycle.model import build_generator
-from stylecycle.nn.compat import reference_model_config
+from stylecycle.config import ModelConfig
+from stylecycle.nn.compat import reference_model_options
 
 
 def reference_state_dict(request, name: str, with_running_stats: bool) -> dict[str, torch.Tensor]:
@@ -20,7 +21,7 @@ def reference_state_dict(request, name: str, with_running_stats: bool) -> dict[s
     torch.manual_seed(0)
     state = {key: torch.randn(shape) * 0.05 for key, shape in reference_layout(request, name).items()}
     if with_running_stats:
-        ours = build_generator(reference_model_config(state, name))
+        ours = build_generator(ModelConfig(**reference_model_options(state, name)))
         for module_name, module in ours.named_modules():
             if isinstance(module, torch.nn.InstanceNorm2d):
                 channels = module.num_features
@@ -39,7 +40,7 @@ def test_a_generator_saved_by_the_original_code_translates_like_ours_with_the_sa
     code = main(["translate", "--checkpoint", str(path), "--generator", name, "--input", str(tmp_path / "photo.png"), "--output", str(tmp_path / "out"), "--device", "cpu", "--precision", "fp32"])
     assert code == 0
 
-    ours = build_generator(reference_model_config(state, name))
+    ours = build_generator(ModelConfig(**reference_model_options(state, name)))
     ours.load_state_dict({k: v for k, v in state.items() if "running" not in k and "num_batches" not in k})
     expected = Translator(ours, "cpu", "fp32").translate(torch.from_numpy(photo).permute(2, 0, 1).float() / 127.5 - 1)
     written = torch.from_numpy(np.array(Image.open(tmp_path / "out" / "photo.png"))).permute(2, 0, 1).float() / 127.5 - 1

@@ -11,8 +11,11 @@ GLIBC = memory._glibc() is not None
 # second, inner context that has already been left), once glibc's heap has settled; and after
 # leaving. Settled: a small allocation may take the front of the freed block, so that one more
 # block is fresh before every further one fits a freed one (seen in about one run in three).
+# The process imports what a translation does first: the heap a bare `import torch` leaves
+# served no block twice (glibc's state after the imports decides it).
 FAULTS_OF_A_FRESH_LARGE_TENSOR = """
 import resource, torch
+import stylecycle.inference
 from stylecycle.memory import reusing_freed_memory
 def faults():
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

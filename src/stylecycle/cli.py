@@ -12,12 +12,12 @@ import logging
 import sys
 import typing
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any, NoReturn
 
 from .config import (
+    RECIPES,
     Config,
     EvaluateConfig,
-    GeneratorName,
     ServeConfig,
     TranslateConfig,
     TuneConfig,
@@ -26,6 +26,8 @@ from .config import (
     optional_inner,
     read_config_file,
 )
+from .config.options import allowed_values
+from .nn.generators import list_generators
 from .errors import ConfigError, StylecycleError, TrainingInterrupted, user_message
 
 EXIT_USAGE = 2
@@ -39,23 +41,25 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def add_section(parser: argparse.ArgumentParser, section_cls: type, prefix: str) -> None:
+def add_section(parser: argparse.ArgumentParser, section_cls: type, prefix: str, defaults: Any = None) -> None:
     """One flag per field of ``section_cls``; values land in ``namespace.<prefix>.<field>``.
 
-    Defaults are suppressed so that only flags the user typed reach the config.
+    Defaults are suppressed so that only flags the user typed reach the config; the help shows
+    those of ``defaults`` (a ``section_cls`` with a recipe's defaults), else the field's own.
     """
     group = parser.add_argument_group(f"{prefix} options")
     for f in dataclasses.fields(section_cls):
         tp, _ = optional_inner(field_type(section_cls, f.name))
         kwargs: dict[str, Any] = {"dest": f"{prefix}.{f.name}", "default": argparse.SUPPRESS}
-        default = f.default
+        default = getattr(defaults, f.name) if defaults is not None else f.default
         kwargs["help"] = f"{f.metadata['help']}" + ("" if default in (None, ()) else f" (default: {default})")
+        choices = allowed_values(section_cls, f)
         if tp is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
         elif typing.get_origin(tp) is tuple:  # a repeatable option
             kwargs.update(action="append", metavar="VALUE")
-        elif typing.get_origin(tp) is Literal:
-            kwargs["choices"] = typing.get_args(tp)
+        elif choices is not None:
+            kwargs["choices"] = choices
         else:
             kwargs["type"] = tp
             kwargs["metavar"] = {Path: "PATH", int: "N", float: "X"}.get(tp, "VALUE")
@@ -66,13 +70,23 @@ def section_values(namespace: argparse.Namespace, prefix: str) -> dict[str, Any]
     return {key.split(".", 1)[1]: value for key, value in vars(namespace).items() if key.startswith(prefix + ".")}
 
 
-def add_config_sections(parser: argparse.ArgumentParser) -> None:
-    """``--config FILE`` and one flag per field of the training config."""
+def add_config_sections(parser: argparse.ArgumentParser, recipe: str | None) -> None:
+    """``--config FILE`` and one flag per field of the training config, its help showing the
+    defaults of ``recipe`` where one is given."""
     parser.add_argument(
         "--config", type=Path, metavar="FILE", help="a YAML config (such as the best.yaml `stylecycle tune` writes); flags given override it"
     )
+    defaults = Config.from_recipe({"train": {"recipe": recipe}} if recipe else {})
     for f in dataclasses.fields(Config):
-        add_section(parser, f.default_factory, f.name)  # type: ignore[arg-type]
+        add_section(parser, f.default_factory, f.name, getattr(defaults, f.name))  # type: ignore[arg-type]
+
+
+def recipe_asked_for(argv: list[str]) -> str | None:
+    """The ``--recipe`` among ``argv``, if it names a known one (so that ``--help`` can show its defaults)."""
+    peek = argparse.ArgumentParser(add_help=False)
+    peek.add_argument("--recipe")
+    recipe = peek.parse_known_args(argv)[0].recipe
+    return recipe if recipe in RECIPES else None
 
 
 def given_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -82,12 +96,12 @@ def given_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return {f.name: {**from_file.get(f.name, {}), **section_values(args, f.name)} for f in dataclasses.fields(Config)}
 
 
-def build_parser() -> OneLineParser:
+def build_parser(recipe: str | None = None) -> OneLineParser:
     parser = OneLineParser(prog="stylecycle", description="Unpaired image-to-image style transfer with CycleGAN.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
 
     train = commands.add_parser("train", help="train a CycleGAN on two folders of images", description="Train a CycleGAN.")
-    add_config_sections(train)
+    add_config_sections(train, recipe)
 
     translate = commands.add_parser("translate", help="translate images with a trained checkpoint", description="Translate images.")
     add_section(translate, TranslateConfig, "translate")
@@ -99,7 +113,7 @@ def build_parser() -> OneLineParser:
     export.add_argument("--output", type=Path, required=True, help="file to write (.onnx, .pt, .safetensors)")
     export.add_argument("--format", choices=["onnx", "torchscript", "safetensors"], required=True)
     export.add_argument("--direction", choices=["a2b", "b2a"], default="a2b", help="which generator (default: a2b)")
-    export.add_argument("--generator", choices=list(typing.get_args(GeneratorName)), help="architecture of an original CycleGAN generator file")
+    export.add_argument("--generator", choices=list_generators(), help="architecture of an original CycleGAN generator file")
 
     evaluate = commands.add_parser(
         "evaluate", help="score translations: PSNR/SSIM against references, FID/KID against a target folder",
@@ -112,7 +126,7 @@ def build_parser() -> OneLineParser:
         description="Search hyper-parameters: each trial trains --trial-steps steps with the training options given plus its "
         "parameters, and is scored on the validation split. --run-dir holds the study; run the command again to continue it.",
     )
-    add_config_sections(tune)
+    add_config_sections(tune, recipe)
     add_section(tune, TuneConfig, "tune")
 
     serve = commands.add_parser(
@@ -233,7 +247,8 @@ COMMANDS = {"train": run_train, "translate": run_translate, "evaluate": run_eval
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(recipe_asked_for(argv)).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
         COMMANDS[args.command](args)

@@ -22,7 +22,7 @@ from .evaluation import (
     write_report,
 )
 from .plots import pyplot, save_figure
-from .training.checkpoint import checkpoint_step, list_checkpoints, resolve_checkpoint
+from .training.checkpoint import checkpoint_step, list_checkpoints, resolve_checkpoint, run_folder
 
 log = logging.getLogger("stylecycle")
 
@@ -55,13 +55,23 @@ def translate_with(checkpoint: Path, config: EvaluateConfig, output: Path) -> No
     translate_files(translator, config.inputs, output, fmt="png")  # type: ignore[arg-type]
 
 
+def report_folder(config: EvaluateConfig) -> Path:
+    """``--report``, or beside what is scored: RUN/evaluation, or OUTPUTS_evaluation."""
+    if config.report is not None:
+        return Path(config.report)
+    if config.checkpoint is not None:
+        run = Path(config.checkpoint)
+        return (run if run.is_dir() else run_folder(run)) / "evaluation"
+    return Path(f"{config.outputs}_evaluation")
+
+
 def evaluate(config: EvaluateConfig) -> tuple[Path, Report | list[dict]]:
     """Run the command: returns the report folder and the report (or, over a run's checkpoints,
     one summary row per checkpoint)."""
     config.validate()
     if config.inputs is not None:
         image_files(config.inputs, "--inputs")  # before any Inception or checkpoint is loaded
-    folder = config.report_folder()
+    folder = report_folder(config)
     evaluator, template = build_evaluator(config)
     if config.checkpoint is None:
         return folder, score_folder(evaluator, template, config.outputs, config, folder)  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .atomic import atomic_path
-from .config import Direction, GeneratorName
+from .config import Direction
 from .errors import ConfigError, StylecycleError, first_line
 from .generator_files import load_generator, save_safetensors
 
@@ -85,7 +85,7 @@ def export_torchscript(network: nn.Module, path: Path) -> float:
 
 
 def export_generator(
-    checkpoint: Path, output: Path, fmt: ExportFormat, direction: Direction = "a2b", generator: GeneratorName | None = None
+    checkpoint: Path, output: Path, fmt: ExportFormat, direction: Direction = "a2b", generator: str | None = None
 ) -> Path:
     """Write the ``direction`` generator of ``checkpoint`` to ``output`` in format ``fmt``."""
     network, model = load_generator(checkpoint, direction, generator)

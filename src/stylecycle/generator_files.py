@@ -9,14 +9,14 @@ from pathlib import Path
 from torch import nn
 
 from .atomic import atomic_path
-from .config import Config, Direction, GeneratorName, ModelConfig
+from .config import Direction, ModelConfig, config_from_dict
 from .errors import CheckpointError, ConfigError, first_line
 from .model import build_generator
 from .nn import list_generators
 from .nn.compat import (
     from_reference_state_dict,
     is_reference_state_dict,
-    reference_model_config,
+    reference_model_options,
 )
 from .training.checkpoint import check_format, read_weights_file, resolve_checkpoint
 
@@ -24,7 +24,7 @@ GENERATOR_OF = {"a2b": "G_ab", "b2a": "G_ba"}
 SAFETENSORS_KIND = "stylecycle-generator"
 
 
-def load_generator(path: Path, direction: Direction = "a2b", generator: GeneratorName | None = None) -> tuple[nn.Module, ModelConfig]:
+def load_generator(path: Path, direction: Direction = "a2b", generator: str | None = None) -> tuple[nn.Module, ModelConfig]:
     """The generator of ``direction`` in a stylecycle checkpoint (file or run folder), an exported
     ``.safetensors`` file, or a bare generator file of the original CycleGAN code (whose
     architecture ``generator`` names; its direction is whichever it was trained for)."""
@@ -41,11 +41,11 @@ def load_generator(path: Path, direction: Direction = "a2b", generator: Generato
         )
     try:
         if reference:
-            model = reference_model_config(state, generator)  # type: ignore[arg-type]
+            model = ModelConfig(**reference_model_options(state, generator))  # type: ignore[arg-type]
             weights = from_reference_state_dict(state, model.norm)
         else:
             state = check_format(state, path)
-            model = Config.from_dict(state["config"]).model
+            model = config_from_dict(state["config"]).model
             weights = state["networks"][GENERATOR_OF[direction]]
         network = build_generator(model)
         network.load_state_dict(weights)

@@ -15,7 +15,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .config import Direction, GeneratorName, Precision
+from .config import Direction
+from .precision import Precision
 from .data.io import pil_to_tensor, tensor_to_pil, to_rgb
 from .device import memory_format, resolve_device
 from .errors import ConfigError
@@ -62,7 +63,7 @@ class Translator:
         direction: Direction = "a2b",
         device: str = "auto",
         precision: Precision = "auto",
-        generator: GeneratorName | None = None,
+        generator: str | None = None,
         channels_last: bool | None = None,
         **tiling: int,
     ) -> "Translator":

@@ -7,13 +7,15 @@ over it, so single- and multi-scale discriminators are treated alike.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
-from .config import CycleLoss, GanLoss
 
 Scores = list[torch.Tensor]
+GanLoss = Literal["lsgan", "vanilla", "hinge", "wgangp"]
+CycleLoss = Literal["l1", "mse"]
 
 
 def _mean_over_scales(scores: Scores, loss: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:

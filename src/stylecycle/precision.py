@@ -5,9 +5,11 @@ Mixed precision is a context manager (and, for fp16, a loss scaler), never a sec
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 
-from .config import Precision
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from .config import Config, TuneConfig, coerce, field_type, optional_inner
+from .config import Config, TuneConfig, field_type, optional_inner, write_config_file
+from .config.files import coerce_field
 from .data.io import read_pil
 from .errors import ConfigError, DataError, StylecycleError, TrainingInterrupted
 from .evaluation import (
@@ -103,14 +104,13 @@ def find_option(name: str) -> tuple[str, str]:
 def make_param(name: str, choices: list[Any] | None = None, low: Any = None, high: Any = None, log: bool = False) -> Param:
     """A :class:`Param`, with the values checked against the option's type."""
     section, fname = find_option(name)
-    tp = field_type(Config.__dataclass_fields__[section].default_factory, fname)  # type: ignore[misc]
     if choices is None and option_type(section, fname) not in (int, float):
         raise ConfigError(f"search parameter {name} is not numeric: list its values instead (NAME=V1,V2)")
     try:
         if choices is not None:
             if not choices:
                 raise ValueError("no values given")
-            return Param(section, fname, choices=tuple(coerce(tp, c) for c in choices))
+            return Param(section, fname, choices=tuple(coerce_field(Config.__dataclass_fields__[section].default_factory, fname, c) for c in choices))  # type: ignore[misc]
         low, high = float(low), float(high)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"search parameter {name}: {exc}") from exc
@@ -333,7 +333,7 @@ class Search:
         with atomic_path(paths["summary"]) as tmp:
             tmp.write_text(summary_table(study, self.space, self.tune.objective, self.validation.baseline))
         best = study.best_trial
-        with_params(self.base, best.params, run_dir=None, resume=None).to_yaml(paths["best"], header=(
+        write_config_file(with_params(self.base, best.params, run_dir=None, resume=None), paths["best"], header=(
             f"The best of {len(complete)} finished trials of `stylecycle tune` in {self.folder}: trial {best.number}, "
             f"{self.tune.objective} {best.value:.4g} on the validation split after {self.tune.trial_steps} steps.\n"
             f"Train with it: stylecycle train --config {paths['best']} --run-dir RUN_DIR"

@@ -17,7 +17,6 @@ from typing import Any
 
 import torch
 
-from ..config import GeneratorName, ModelConfig
 from ..errors import CheckpointError
 
 _RUNNING_STATS = ("running_mean", "running_var", "num_batches_tracked")
@@ -28,20 +27,20 @@ def is_reference_state_dict(state: Any) -> bool:
     return isinstance(state, dict) and bool(state) and all(isinstance(k, str) and k.startswith("model.") for k in state)
 
 
-def reference_model_config(state: dict[str, torch.Tensor], generator: GeneratorName) -> ModelConfig:
-    """The ModelConfig of our generator that has the same architecture as ``state``."""
+def reference_model_options(state: dict[str, torch.Tensor], generator: str) -> dict[str, Any]:
+    """The options (``ModelConfig`` fields) of our generator that has the same architecture as ``state``."""
     first_conv = "model.1.weight" if generator.startswith("resnet") else "model.model.0.weight"
     if first_conv not in state:
         raise CheckpointError(f"the weights are not those of a {generator} generator of the original CycleGAN code (no {first_conv})")
     ngf = int(state[first_conv].shape[0])
     norm_weights = [k for k in state if k.endswith(".weight") and state[k].dim() == 1]
-    config: dict[str, Any] = {"generator": generator, "ngf": ngf, "norm": "batch" if norm_weights else "instance"}
+    options: dict[str, Any] = {"generator": generator, "ngf": ngf, "norm": "batch" if norm_weights else "instance"}
     if generator.startswith("resnet"):
         blocks = {int(m.group(1)) for k in state if (m := re.match(r"model\.(\d+)\.conv_block\.", k))}
-        config["n_blocks"] = len(blocks)
+        options["n_blocks"] = len(blocks)
         if any(".conv_block.6.weight" in k for k in state):
-            config["dropout"] = 0.5
-    return ModelConfig(**config)
+            options["dropout"] = 0.5
+    return options
 
 
 def from_reference_state_dict(state: dict[str, torch.Tensor], norm: str) -> dict[str, torch.Tensor]:

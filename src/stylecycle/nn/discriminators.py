@@ -7,14 +7,16 @@ single-scale and multi-scale kinds alike.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ..config import DiscriminatorKind
 from .norm import NormLayer, instance_norm
+
+DiscriminatorKind = Literal["patch", "pixel", "multiscale"]
 
 
 class PatchDiscriminator(nn.Module):
@@ -84,6 +86,15 @@ def with_spectral_norm(module: nn.Module) -> nn.Module:
         if isinstance(m, nn.Conv2d):
             spectral_norm(m)
     return module
+
+
+def smallest_input_side(kind: DiscriminatorKind, n_layers: int, scales: int = 1) -> int:
+    """The smallest image side a discriminator can judge. Below it the last feature map is 1x1
+    and InstanceNorm has nothing to normalise: each stride-2 layer halves the side, the stride-1
+    layer takes 1, and each further scale of a multiscale discriminator halves the image first."""
+    if kind == "pixel":
+        return 2
+    return 3 * 2**n_layers * 2 ** (scales - 1)
 
 
 def create_discriminator(kind: DiscriminatorKind, *, n_layers: int, scales: int, **options) -> nn.Module:

@@ -9,17 +9,18 @@ by name. Variants are registered by name, timm-style: ``create_generator("unet_2
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import Upsample
 from .attention import SelfAttention
 from .norm import NormLayer, instance_norm
 
 # The global skip adds atanh(x) before the final tanh; clamping keeps atanh finite at +-1.
 SKIP_LIMIT = 0.99
+Upsample = Literal["transpose", "resize-conv"]
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int, min_side: int) -> torch.Tensor:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from torch import nn
 
-from ..config import Init
+Init = Literal["normal", "xavier", "kaiming", "orthogonal"]
 
 
 def init_weights(module: nn.Module, kind: Init = "normal", gain: float = 0.02) -> nn.Module:

@@ -14,16 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
-from typing import Callable
+from typing import Callable, Literal
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import Norm
 
 NormLayer = Callable[[int], nn.Module]
+Norm = Literal["instance", "batch", "sync_batch", "none"]
 
 
 class InstanceNorm2d(nn.InstanceNorm2d):

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import Literal
+
 import torch
-import torchvision
 from torch import nn
 
-from ..config import Vgg
 from ..errors import ConfigError
 
-# torchvision's ImageNet weights of each VGG (their file names are what the torch hub cache holds).
-WEIGHTS = {"vgg16": torchvision.models.VGG16_Weights.IMAGENET1K_V1, "vgg19": torchvision.models.VGG19_Weights.IMAGENET1K_V1}
+Vgg = Literal["vgg16", "vgg19"]
+# torchvision's ImageNet weights of each VGG (torchvision.models.VGG16_Weights.IMAGENET1K_V1 and
+# VGG19's, whose file names are what the torch hub cache holds), spelled out so that naming
+# them does not import torchvision's models.
+WEIGHTS_URLS = {"vgg16": "https://download.pytorch.org/models/vgg16-397923af.pth", "vgg19": "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"}
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
@@ -30,7 +33,7 @@ def layer_names(features: nn.Sequential) -> dict[str, int]:
 
 
 def default_weights_path(arch: Vgg) -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(WEIGHTS[arch].url).name
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(WEIGHTS_URLS[arch]).name
 
 
 def load_vgg_state(arch: Vgg, path: Path | None) -> dict[str, torch.Tensor]:
@@ -39,13 +42,13 @@ def load_vgg_state(arch: Vgg, path: Path | None) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise ConfigError(
             f"the perceptual and style losses need {arch} ImageNet weights, and {path} does not exist: download "
-            f"{WEIGHTS[arch].url} (on a machine with internet) and pass it with --vgg-weights, or put it in "
+            f"{WEIGHTS_URLS[arch]} (on a machine with internet) and pass it with --vgg-weights, or put it in "
             f"{default_weights_path(arch).parent}; nothing is downloaded at run time"
         )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same one-line answer
-        raise ConfigError(f"{path} is not a readable {arch} weights file ({type(exc).__name__}); pass torchvision's {Path(WEIGHTS[arch].url).name}") from exc
+        raise ConfigError(f"{path} is not a readable {arch} weights file ({type(exc).__name__}); pass torchvision's {Path(WEIGHTS_URLS[arch]).name}") from exc
 
 
 class VggFeatures(nn.Module):
@@ -56,6 +59,8 @@ class VggFeatures(nn.Module):
 
     def __init__(self, arch: Vgg, layers: list[str], state: dict[str, torch.Tensor]) -> None:
         super().__init__()
+        import torchvision  # its models take a second to import; only these losses need them
+
         features = getattr(torchvision.models, arch)(weights=None).features
         names = layer_names(features)
         unknown = [layer for layer in layers if layer not in names]

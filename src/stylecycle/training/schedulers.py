@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
 
-from ..config import LrPolicy
+
+LrPolicy = Literal["linear", "step", "plateau", "cosine"]
 
 
 @dataclass

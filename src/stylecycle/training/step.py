@@ -14,7 +14,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from ..config import LossConfig, ModelConfig, Precision
+from ..config import LossConfig, ModelConfig
+from ..precision import Precision
 from ..losses import (
     discriminator_adversarial_loss,
     generator_adversarial_loss,

@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from ..config import Config
+from ..config import Config, config_from_dict, config_to_dict, smallest_training_side
 from ..data.datasets import MIN_TRAIN_SIDE, UnpairedImages, UnpairedSampler, scan_images
 from ..data.io import read_image, save_image
 from ..data.transforms import (
@@ -174,7 +174,7 @@ class Trainer:
         """Scan both folders (refusing a domain smaller than a batch), set up the dataset, the
         sampler and the loader; returns the files of each domain that training will use."""
         config, data = self.config, self.config.data
-        min_side = max(MIN_TRAIN_SIDE, config.smallest_training_side())
+        min_side = max(MIN_TRAIN_SIDE, smallest_training_side(config.model))
         self.scans = [scan_images(folder, min_side=min_side) for folder in data.folders()]
         for scan in self.scans:
             if len(scan.files) < data.batch_size:
@@ -364,7 +364,7 @@ class Trainer:
             "epoch_g_loss": self.epoch_g_loss.cpu(),
         })
         return {
-            "config": self.config.to_dict(),
+            "config": config_to_dict(self.config),
             "step": self.step,
             "epoch": self.epoch,
             "per_rank": per_rank,
@@ -427,7 +427,7 @@ def resume_trainer(path: Path, overrides: dict[str, dict[str, Any]] | None = Non
     run_dir = run_folder(path)
     overrides = {**(overrides or {})}
     overrides["train"] = {"run_dir": run_dir, **overrides.get("train", {}), "resume": path}
-    trainer = Trainer(Config.from_dict(state["config"]).updated(overrides))
+    trainer = Trainer(config_from_dict(state["config"]).updated(overrides))
     trainer.load_state_dict(state)
     log.info("resuming %s at step %d (epoch %d)", path, trainer.step, trainer.epoch)
     return trainer

@@ -1,52 +1,48 @@
-"""Configuration as a tree of dataclasses: one field per CLI flag, validated in one place.
+"""The option tree: one dataclass per section of a training run, and one per command.
 
 Each field carries its help text in ``metadata``; :mod:`stylecycle.cli` turns the fields into
-flags mechanically, so a new option is added by adding a field here and nowhere else. The
-whole tree is stored inside every checkpoint as plain data (``to_dict``), so translating or
-resuming needs nothing but the checkpoint.
+flags mechanically, so a new option is added by adding a field here and nowhere else. Where a
+field's values are the library's (a loss, a norm, a generator of the registry), its type or its
+choices come from the module that implements them, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .atomic import atomic_path
-from .errors import ConfigError, first_line
+from ..errors import ConfigError
+from ..losses import CycleLoss, GanLoss
+from ..nn.discriminators import DiscriminatorKind, smallest_input_side
+from ..nn.generators import Upsample, list_generators
+from ..nn.init import Init
+from ..nn.norm import Norm
+from ..nn.vgg import Vgg
+from ..precision import Precision
+from ..training.schedulers import LrPolicy
+from .options import (
+    channels_last_option,
+    check_choices,
+    device_option,
+    direction_option,
+    flag_of,
+    inception_weights_option,
+    non_negative,
+    option,
+    positive,
+    precision_option,
+)
+from .recipes import RECIPES
 
-GanLoss = Literal["lsgan", "vanilla", "hinge", "wgangp"]
-CycleLoss = Literal["l1", "mse"]
-# The registered generators (nn.generators.list_generators(); a test keeps the two in step).
-GeneratorName = Literal["resnet_9blocks", "resnet_6blocks", "unet_128", "unet_256"]
-DiscriminatorKind = Literal["patch", "pixel", "multiscale"]
-Norm = Literal["instance", "batch", "sync_batch", "none"]
-Init = Literal["normal", "xavier", "kaiming", "orthogonal"]
-Upsample = Literal["transpose", "resize-conv"]
-Vgg = Literal["vgg16", "vgg19"]
-LrPolicy = Literal["linear", "step", "plateau", "cosine"]
-Recipe = Literal["cyclegan", "seed", "preview", "standard"]
 OutputFormat = Literal["auto", "png", "jpeg", "webp"]
 Direction = Literal["a2b", "b2a"]
-Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Sampler = Literal["tpe", "random", "grid"]
 Objective = Literal["psnr", "ssim", "fid", "kid"]
 Preprocess = Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"]
 # Modes whose images keep their own shapes, which cannot be stacked into batches of several.
 UNCROPPED = ("scale_width", "none")
-
-
-def option(default: Any, help: str, *, flag: str | None = None) -> Any:
-    """A dataclass field that is also a CLI option; ``flag`` overrides the derived name."""
-    return field(default=default, metadata={"help": help, "flag": flag})
-
-
-def flag_name(f: dataclasses.Field) -> str:
-    """The CLI flag of a config field: ``load_size`` → ``--load-size`` unless overridden."""
-    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
 
 
 @dataclass
@@ -86,10 +82,10 @@ class DataConfig:
         return Path(self.root) / "trainA", Path(self.root) / "trainB"
 
     def validate(self) -> None:
-        _positive(self, "size", "load_size", "batch_size")
-        _non_negative(self, "workers", "rotate", "color_jitter")
+        positive(self, "size", "load_size", "batch_size")
+        non_negative(self, "workers", "rotate", "color_jitter")
         if self.max_dataset_size is not None:
-            _positive(self, "max_dataset_size")
+            positive(self, "max_dataset_size")
         if self.load_size < self.size and self.preprocess in ("resize_and_crop", "scale_width_and_crop"):
             raise ConfigError(f"--load-size ({self.load_size}) must be at least --size ({self.size}): images are cropped after resizing")
         if not 0.0 < self.crop_scale <= 1.0:
@@ -100,8 +96,10 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    generator: GeneratorName = option(
-        "resnet_9blocks", "generator: ResNet with 9 or 6 residual blocks, or U-Net for 128 or 256 pixel training crops"
+    generator: str = option(
+        "resnet_9blocks",
+        "generator: ResNet with 9 or 6 residual blocks, or U-Net for 128 or 256 pixel training crops",
+        choices=list_generators,
     )
     n_blocks: int | None = option(None, "residual blocks of a resnet generator, overriding the number in its name")
     ngf: int = option(64, "width (channels of the first layer) of the generators")
@@ -130,13 +128,14 @@ class ModelConfig:
     )
 
     def validate(self) -> None:
-        _positive(self, "ngf", "ndf", "n_layers_d", "d_scales", "init_gain")
+        check_choices(self)
+        positive(self, "ngf", "ndf", "n_layers_d", "d_scales", "init_gain")
         if not self.generator.startswith("resnet"):
             for name in ("n_blocks", "attention"):
                 if getattr(self, name):
-                    raise ConfigError(f"{_flag(self, name)} applies to resnet generators only, not --generator {self.generator}")
+                    raise ConfigError(f"{flag_of(self, name)} applies to resnet generators only, not --generator {self.generator}")
         if self.n_blocks is not None:
-            _non_negative(self, "n_blocks")
+            non_negative(self, "n_blocks")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
 
@@ -162,10 +161,10 @@ class LossConfig:
     )
 
     def validate(self) -> None:
-        _non_negative(self, "lambda_gp", "lambda_cycle", "lambda_identity", "lambda_perceptual", "lambda_style")
+        non_negative(self, "lambda_gp", "lambda_cycle", "lambda_identity", "lambda_perceptual", "lambda_style")
         for name in ("lambda_a", "lambda_b"):
             if getattr(self, name) is not None:
-                _non_negative(self, name)
+                non_negative(self, name)
 
     def cycle_weight(self, source: str) -> float:
         """Weight of the cycle that starts in domain ``source`` ("a" or "b")."""
@@ -193,8 +192,8 @@ class OptimConfig:
     lr_patience: int = option(5, "epochs without improvement before the plateau policy drops the learning rate")
 
     def validate(self) -> None:
-        _positive(self, "lr", "lr_step_epochs", "lr_gamma")
-        _non_negative(self, "pool_size", "lr_patience")
+        positive(self, "lr", "lr_step_epochs", "lr_gamma")
+        non_negative(self, "pool_size", "lr_patience")
         for name in ("beta1", "beta2"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
@@ -203,12 +202,13 @@ class OptimConfig:
 @dataclass
 class TrainConfig:
     run_dir: Path | None = option(None, "folder for checkpoints, sample grids and logs (created if missing)")
-    recipe: Recipe = option(
+    recipe: str = option(
         "cyclegan",
         "defaults for the options not given: cyclegan (the paper's); seed (discriminators first, MSE cycle loss x1, "
         "no identity loss, no image pool, Adam betas (0.9, 0.999)); preview (the demo's: 96-pixel crops, half-width "
         "6-block generators starting as the identity, 1500 steps, minutes on a CPU); standard (128-pixel crops, "
         "generators starting as the identity, 20000 steps)",
+        choices=lambda: list(RECIPES),
     )
     resume: Path | None = option(
         None, "continue the run in this folder (or from this checkpoint) exactly; its stored options apply unless given again"
@@ -219,11 +219,9 @@ class TrainConfig:
     seed: int = option(0, "random seed for weights, pairing and augmentation")
     deterministic: bool = option(False, "use only deterministic kernels (bit-reproducible runs; slower on GPUs)")
     threads: int = option(0, "CPU threads for the arithmetic (0: PyTorch's default, one per core)")
-    device: str = option("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
-    precision: Precision = option(
-        "auto", "arithmetic: bf16 autocast where the hardware has bf16, else fp32 (auto); fp32; bf16; fp16 (with loss scaling)"
-    )
-    channels_last: bool | None = option(None, "channels-last memory layout; default: on for CPUs (measured faster there, benchmarks/speed.py), off elsewhere")
+    device: str = device_option()
+    precision: Precision = precision_option()
+    channels_last: bool | None = channels_last_option()
     compile: bool = option(False, "torch.compile the four networks (slow first steps, then faster ones)")
     parallel_halves: bool | None = option(
         None,
@@ -237,14 +235,15 @@ class TrainConfig:
     max_bad_steps: int = option(10, "stop after this many steps in a row with a NaN or infinite loss (each is skipped)")
 
     def validate(self) -> None:
+        check_choices(self)
         if self.run_dir is None:
             raise ConfigError("--run-dir is required: the folder where checkpoints and samples go")
-        _non_negative(self, "epochs", "decay_epochs", "sample_every", "save_every", "keep_last", "threads")
-        _positive(self, "max_bad_steps")
+        non_negative(self, "epochs", "decay_epochs", "sample_every", "save_every", "keep_last", "threads")
+        positive(self, "max_bad_steps")
         if self.max_steps is None and self.epochs + self.decay_epochs == 0:
             raise ConfigError("--epochs and --decay-epochs are both 0: nothing to train (or set --max-steps)")
         if self.max_steps is not None:
-            _positive(self, "max_steps")
+            positive(self, "max_steps")
 
 
 @dataclass
@@ -260,7 +259,7 @@ class Config:
     def validate(self) -> "Config":
         for section in sections(self):
             section.validate()
-        smallest = self.smallest_training_side()
+        smallest = smallest_training_side(self.model)
         if self.data.size < smallest:
             raise ConfigError(
                 f"--size {self.data.size} is too small for a discriminator with --n-layers-d "
@@ -268,20 +267,11 @@ class Config:
             )
         return self
 
-    def smallest_training_side(self) -> int:
-        """Below this the discriminator's last feature map is 1x1 and InstanceNorm has nothing
-        to normalise: each of its stride-2 layers halves the side, its stride-1 layer takes 1,
-        and each further scale of a multiscale discriminator halves the image first."""
-        if self.model.discriminator == "pixel":
-            return 2
-        scales = self.model.d_scales if self.model.discriminator == "multiscale" else 1
-        return 3 * 2**self.model.n_layers_d * 2 ** (scales - 1)
-
     @classmethod
     def from_recipe(cls, given: dict[str, dict[str, Any]]) -> "Config":
         """The config of ``given`` ({section: {field: value}}, the options typed), on top of the
         defaults of the recipe it names: a recipe only sets defaults, any given option wins."""
-        recipe = given.get("train", {}).get("recipe", "cyclegan")
+        recipe = given.get("train", {}).get("recipe", TrainConfig.recipe)
         if recipe not in RECIPES:
             raise ConfigError(f"unknown --recipe {recipe!r}; known: {', '.join(RECIPES)}")
         merged = {name: {**RECIPES[recipe].get(name, {}), **given.get(name, {})} for name in {*RECIPES[recipe], *given}}
@@ -294,155 +284,7 @@ class Config:
             for f, section in zip(dataclasses.fields(self), sections(self))
         })
 
-    def to_dict(self) -> dict[str, dict[str, Any]]:
-        """Plain data (str, int, float, bool, None) that ``torch.load(weights_only=True)`` accepts."""
-        return {
-            f.name: {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(section).items()}
-            for f, section in zip(dataclasses.fields(self), sections(self))
-        }
 
-    @classmethod
-    def from_dict(cls, raw: dict[str, dict[str, Any]]) -> "Config":
-        """Rebuild a config, refusing keys this version does not know (a newer checkpoint)."""
-        return cls().updated(typed_sections(raw, "the stored config"))
-
-    def to_yaml(self, path: Path, *, header: str = "") -> Path:
-        """Write the config as a YAML file that ``stylecycle train --config`` reads back."""
-        import yaml
-
-        comment = "".join(f"# {line}\n" for line in header.splitlines())
-        with atomic_path(Path(path)) as tmp:
-            tmp.write_text(comment + yaml.safe_dump(self.to_dict(), sort_keys=False))
-        return Path(path)
-
-
-def read_config_file(path: Path) -> dict[str, dict[str, Any]]:
-    """The options a YAML config file sets, as ``{section: {field: value}}`` with typed values.
-
-    A file may set any subset of the fields (``stylecycle tune`` writes all of them); the flags
-    typed on the command line override it."""
-    import yaml
-
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {first_line(exc)}") from exc
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
-        raise ConfigError(f"config file {path} must map sections ({', '.join(SECTION_NAMES)}) to options")
-    return typed_sections(raw, f"config file {path}")
-
-
-def typed_sections(raw: dict[str, dict[str, Any]], source: str) -> dict[str, dict[str, Any]]:
-    """``raw`` ({section: {field: plain value}}) with each value converted to its field's type;
-    unknown sections, unknown fields and values of the wrong kind are refused, naming ``source``."""
-    unknown_sections = set(raw) - set(SECTION_NAMES)
-    if unknown_sections:
-        raise ConfigError(f"unknown sections in {source}: {', '.join(sorted(unknown_sections))} (known: {', '.join(SECTION_NAMES)})")
-    typed: dict[str, dict[str, Any]] = {}
-    for f in dataclasses.fields(Config):
-        section_cls = f.default_factory  # type: ignore[misc]
-        values = dict(raw.get(f.name) or {})
-        unknown = set(values) - {sf.name for sf in dataclasses.fields(section_cls)}
-        if unknown:
-            raise ConfigError(f"unknown config keys in section '{f.name}' of {source}: {', '.join(sorted(unknown))}")
-        try:
-            typed[f.name] = {k: coerce(field_type(section_cls, k), v) for k, v in values.items()}
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{source}, section '{f.name}': {first_line(exc)}") from exc
-    return typed
-
-
-# Each recipe's defaults, over the fields' own (which are the cyclegan recipe's).
-RECIPES: dict[str, dict[str, dict[str, Any]]] = {
-    "cyclegan": {},
-    # The formulation of the founding design document: discriminators trained first, then the
-    # generators; MSE cycle loss with weight 1; no identity loss and no image pool; Adam at
-    # lr 2e-4 with PyTorch's default betas. Its "one Adam optimiser for D_X and one for D_Y" is
-    # what our single discriminator optimiser computes: Adam's update is per parameter, and the
-    # two discriminators share no parameters and no hyper-parameters.
-    "seed": {
-        "loss": {"cycle_loss": "mse", "lambda_cycle": 1.0, "lambda_identity": 0.0},
-        "optim": {"lr": 2e-4, "beta1": 0.9, "beta2": 0.999, "pool_size": 0, "d_first": True},
-    },
-    # Small budgets: `make demo` and the web page's "fast preview" (about 5 minutes on 2 CPU
-    # cores). Generators that start as the identity carry the style after few steps; 34x34
-    # discriminator patches suit the small crops.
-    "preview": {
-        "data": {"size": 96, "load_size": 112, "workers": 0},
-        "model": {"generator": "resnet_6blocks", "ngf": 32, "ndf": 32, "n_layers_d": 2, "global_skip": True},
-        "loss": {"lambda_identity": 0.0},
-        "train": {"max_steps": 1500},
-    },
-    "standard": {
-        "data": {"size": 128, "load_size": 143},
-        "model": {"global_skip": True},
-        "train": {"max_steps": 20000},
-    },
-}
-
-
-SECTION_NAMES = tuple(f.name for f in dataclasses.fields(Config))
-
-
-def sections(config: Config) -> list[Any]:
-    return [getattr(config, f.name) for f in dataclasses.fields(config)]
-
-
-def field_type(cls: type, name: str) -> Any:
-    return typing.get_type_hints(cls)[name]
-
-
-def optional_inner(tp: Any) -> tuple[Any, bool]:
-    """``X | None`` → (X, True); anything else → (tp, False)."""
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(args) == 1:
-            return args[0], True
-    return tp, False
-
-
-def coerce(tp: Any, value: Any) -> Any:
-    """Convert a plain value (stored, or read from YAML) into the field's declared type."""
-    inner, nullable = optional_inner(tp)
-    if value is None:
-        if nullable:
-            return None
-        raise ValueError(f"a value is required, got null (expected {getattr(inner, '__name__', inner)})")
-    if inner is Path:
-        return Path(value)
-    if typing.get_origin(inner) is Literal:
-        if value not in typing.get_args(inner):
-            raise ValueError(f"{value!r} is not one of {', '.join(map(str, typing.get_args(inner)))}")
-        return value
-    if inner is bool:
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        if not isinstance(value, bool):
-            raise ValueError(f"{value!r} is not true or false")
-        return value
-    if inner is int and isinstance(value, float) and not value.is_integer():
-        raise ValueError(f"{value!r} is not a whole number")
-    return inner(value)
-
-
-def _positive(section: Any, *names: str) -> None:
-    for name in names:
-        if getattr(section, name) <= 0:
-            raise ConfigError(f"{_flag(section, name)} must be positive, got {getattr(section, name)}")
-
-
-def _non_negative(section: Any, *names: str) -> None:
-    for name in names:
-        if getattr(section, name) < 0:
-            raise ConfigError(f"{_flag(section, name)} must not be negative, got {getattr(section, name)}")
-
-
-def _flag(section: Any, name: str) -> str:
-    return flag_name(next(f for f in dataclasses.fields(section) if f.name == name))
 
 
 @dataclass
@@ -452,12 +294,14 @@ class TranslateConfig:
     )
     input: Path | None = option(None, "an image or video file, a folder (searched recursively, mirrored) or a quoted glob such as 'photos/**/*.jpg'")
     output: Path | None = option(None, "folder for the translations (same names, sub-folders mirrored)")
-    direction: Direction = option("a2b", "a2b translates domain A images into B; b2a the other way")
-    device: str = option("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
-    precision: Precision = option("auto", "arithmetic: bf16 where the hardware has bf16, else fp32 (auto); fp32; bf16; fp16")
-    channels_last: bool | None = option(None, "channels-last memory layout; default: on for CPUs (measured faster there, benchmarks/speed.py), off elsewhere")
-    generator: GeneratorName | None = option(
-        None, "architecture of a bare generator file of the original CycleGAN code (latest_net_G_A.pth); stylecycle checkpoints know their own"
+    direction: Direction = direction_option()
+    device: str = device_option()
+    precision: Precision = precision_option()
+    channels_last: bool | None = channels_last_option()
+    generator: str | None = option(
+        None,
+        "architecture of a bare generator file of the original CycleGAN code (latest_net_G_A.pth); stylecycle checkpoints know their own",
+        choices=list_generators,
     )
     format: OutputFormat = option("auto", "output format; auto keeps JPEG, PNG and WebP as they came and writes PNG for the rest")
     quality: int = option(95, "JPEG and WebP quality, 1-100")
@@ -471,10 +315,11 @@ class TranslateConfig:
     )
 
     def validate(self) -> "TranslateConfig":
+        check_choices(self)
         for name in ("checkpoint", "input", "output"):
             if getattr(self, name) is None:
-                raise ConfigError(f"{_flag(self, name)} is required")
-        _positive(self, "batch_size", "max_pixels")
+                raise ConfigError(f"{flag_of(self, name)} is required")
+        positive(self, "batch_size", "max_pixels")
         if not 1 <= self.quality <= 100:
             raise ConfigError(f"--quality must be between 1 and 100, got {self.quality}")
         if self.tile < 128:
@@ -499,12 +344,10 @@ class EvaluateConfig:
     report: Path | None = option(
         None, "folder for metrics.json, metrics.md, comparison.png (and the translations); default: RUN/evaluation or OUTPUTS_evaluation"
     )
-    direction: Direction = option("a2b", "with --checkpoint: a2b translates domain A images into B; b2a the other way")
-    device: str = option("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
-    precision: Precision = option("auto", "arithmetic of the translation: bf16 where the hardware has bf16, else fp32 (auto); fp32; bf16; fp16")
-    inception_weights: Path | None = option(
-        None, "torch-fidelity's Inception weights file for FID and KID; default: its file in the torch hub cache. Never downloaded"
-    )
+    direction: Direction = direction_option("with --checkpoint: ")
+    device: str = device_option()
+    precision: Precision = precision_option()
+    inception_weights: Path | None = inception_weights_option()
     sheet_images: int = option(8, "images (rows) on the comparison sheet")
 
     def validate(self) -> "EvaluateConfig":
@@ -516,19 +359,8 @@ class EvaluateConfig:
             raise ConfigError("--all-checkpoints needs --checkpoint RUN_DIR")
         if self.references is None and self.target is None:
             raise ConfigError("nothing to compare with: give --references (PSNR, SSIM) and/or --target (FID, KID)")
-        _non_negative(self, "sheet_images")
+        non_negative(self, "sheet_images")
         return self
-
-    def report_folder(self) -> Path:
-        if self.report is not None:
-            return Path(self.report)
-        if self.checkpoint is not None:
-            from .training.checkpoint import run_folder
-
-            run = Path(self.checkpoint)
-            return (run if run.is_dir() else run_folder(run)) / "evaluation"
-        return Path(f"{self.outputs}_evaluation")
-
 
 @dataclass
 class TuneConfig:
@@ -547,12 +379,12 @@ class TuneConfig:
     prune: bool = option(True, "stop unpromising trials early (median pruning)")
     val_a: Path | None = option(None, "validation images to translate (default: valA/ beside --data's trainA/)")
     val_b: Path | None = option(None, "their true translations for psnr/ssim, or target-domain images for fid/kid (default: valB/)")
-    inception_weights: Path | None = option(None, "Inception weights for --objective fid or kid (see stylecycle evaluate)")
+    inception_weights: Path | None = inception_weights_option()
 
     def validate(self) -> "TuneConfig":
-        _positive(self, "trial_steps", "eval_every")
+        positive(self, "trial_steps", "eval_every")
         if self.trials is not None:
-            _positive(self, "trials")
+            positive(self, "trials")
         return self
 
 
@@ -562,13 +394,26 @@ class ServeConfig:
     data_root: Path = option(Path("."), "training folders typed on the page must lie inside this folder")
     host: str = option("127.0.0.1", "address to listen on; the default lets only this machine in (the page has no login)")
     port: int = option(7860, "port to listen on")
-    device: str = option("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps, for translating")
+    device: str = device_option()
     max_upload_mb: float = option(50.0, "largest file a browser may upload, in megabytes")
     max_pixels: int = option(40_000_000, "largest image a browser may upload, in pixels (decoded only below it)")
     max_files: int = option(50, "most files translated in one request")
 
     def validate(self) -> "ServeConfig":
-        _positive(self, "port", "max_upload_mb", "max_pixels", "max_files")
+        positive(self, "port", "max_upload_mb", "max_pixels", "max_files")
         if not Path(self.data_root).is_dir():
             raise ConfigError(f"--data-root {self.data_root} is not a folder")
         return self
+
+
+def smallest_training_side(model: ModelConfig) -> int:
+    """The smallest crop the discriminators of ``model`` can judge."""
+    scales = model.d_scales if model.discriminator == "multiscale" else 1
+    return smallest_input_side(model.discriminator, model.n_layers_d, scales)
+
+
+def sections(config: Config) -> list[Any]:
+    return [getattr(config, f.name) for f in dataclasses.fields(config)]
+
+
+SECTION_NAMES = tuple(f.name for f in dataclasses.fields(Config))

@@ -1,0 +1,36 @@
+"""Recipes: named sets of defaults for the training options a user does not give.
+
+Each is ``{section: {field: value}}`` over the fields' own defaults (which are the ``cyclegan``
+recipe, the paper's); :meth:`stylecycle.config.Config.from_recipe` applies them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RECIPES: dict[str, dict[str, dict[str, Any]]] = {
+    "cyclegan": {},
+    # The formulation of the founding design document: discriminators trained first, then the
+    # generators; MSE cycle loss with weight 1; no identity loss and no image pool; Adam at
+    # lr 2e-4 with PyTorch's default betas. Its "one Adam optimiser for D_X and one for D_Y" is
+    # what our single discriminator optimiser computes: Adam's update is per parameter, and the
+    # two discriminators share no parameters and no hyper-parameters.
+    "seed": {
+        "loss": {"cycle_loss": "mse", "lambda_cycle": 1.0, "lambda_identity": 0.0},
+        "optim": {"lr": 2e-4, "beta1": 0.9, "beta2": 0.999, "pool_size": 0, "d_first": True},
+    },
+    # Small budgets: `make demo` and the web page's "fast preview" (about 5 minutes on 2 CPU
+    # cores). Generators that start as the identity carry the style after few steps; 34x34
+    # discriminator patches suit the small crops.
+    "preview": {
+        "data": {"size": 96, "load_size": 112, "workers": 0},
+        "model": {"generator": "resnet_6blocks", "ngf": 32, "ndf": 32, "n_layers_d": 2, "global_skip": True},
+        "loss": {"lambda_identity": 0.0},
+        "train": {"max_steps": 1500},
+    },
+    "standard": {
+        "data": {"size": 128, "load_size": 143},
+        "model": {"global_skip": True},
+        "train": {"max_steps": 20000},
+    },
+}
