@@ -94,3 +94,16 @@ def test_every_random_number_generator_is_restored_on_resume(demo_root, tmp_path
     expected = (random.random(), np.random.rand(), torch.rand(1).item())
     resume_trainer(path)  # puts every generator back where the checkpoint found it
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
+
+
+def test_a_checkpoint_records_the_precision_that_ran_and_a_resume_that_changes_it_says_so(demo_root, tmp_path, caplog):
+    from stylecycle.precision import resolve_precision
+
+    ran = resolve_precision("auto", torch.device("cpu"))
+    final = Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=1, precision="auto")).run()
+    assert load_checkpoint(final)["config"]["train"]["precision"] == ran
+    other = "fp16" if ran != "fp16" else "fp32"
+    with caplog.at_level("WARNING", logger="stylecycle"):
+        resumed = resume_trainer(tmp_path / "run", {"train": {"precision": other, "max_steps": 2}})
+    assert resumed.precision == other
+    assert f"computed in {ran} and continues in {other}" in caplog.text

@@ -152,6 +152,8 @@ class Trainer:
         self.sched_g = LrSchedule(self.opt_g, factor, patience=optim.lr_patience)
         self.sched_d = LrSchedule(self.opt_d, factor, patience=optim.lr_patience)
         self.precision = resolve_precision(train.precision, self.device)
+        # Checkpoints record the arithmetic that ran, not "auto", which other hardware resolves otherwise.
+        self.config = self.config.updated({"train": {"precision": self.precision}})
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.pool_a = ImagePool(optim.pool_size, seed=train.seed + 1)
         self.pool_b = ImagePool(optim.pool_size, seed=train.seed + 2)
@@ -390,7 +392,8 @@ class Trainer:
         self.opt_d.load_state_dict(state["optimizers"]["D"])
         self.sched_g.load_state_dict(state["schedulers"]["G"])
         self.sched_d.load_state_dict(state["schedulers"]["D"])
-        self.scaler.load_state_dict(state["scaler"])
+        if state["scaler"] and self.scaler.is_enabled():  # a run that changes to or from fp16 starts a new loss scale
+            self.scaler.load_state_dict(state["scaler"])
         per_rank = state["per_rank"]
         if len(per_rank) != self.dist.world_size:
             log.warning(
@@ -429,5 +432,11 @@ def resume_trainer(path: Path, overrides: dict[str, dict[str, Any]] | None = Non
     overrides["train"] = {"run_dir": run_dir, **overrides.get("train", {}), "resume": path}
     trainer = Trainer(config_from_dict(state["config"]).updated(overrides))
     trainer.load_state_dict(state)
+    trained_in = state["config"]["train"]["precision"]
+    if trained_in != trainer.precision:
+        log.warning(
+            "the run so far computed in %s and continues in %s: the steps from here differ from an uninterrupted run",
+            "--precision auto (resolved on its machine, not recorded)" if trained_in == "auto" else trained_in, trainer.precision,
+        )
     log.info("resuming %s at step %d (epoch %d)", path, trainer.step, trainer.epoch)
     return trainer
