@@ -16,8 +16,8 @@ def test_generator_returns_the_input_size_for_any_size(height, width):
 
 
 @pytest.mark.parametrize("name", ["resnet_6blocks", "resnet_9blocks", "unet_128", "unet_256"])
-def test_generator_layout_matches_the_reference_implementation(name, request):
-    expected = reference_layout(request, name)
+def test_generator_layout_matches_the_reference_implementation(name):
+    expected = reference_layout(name)
     ours = {k: tuple(v.shape) for k, v in create_generator(name).state_dict().items()}
     assert ours == expected
 

@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from ..atomic import remove_stale_temporaries
 from ..config import Config, config_from_dict, config_to_dict, smallest_training_side
 from ..data.datasets import MIN_TRAIN_SIDE, UnpairedImages, UnpairedSampler, scan_images
 from ..data.io import read_image, save_image
@@ -240,6 +241,10 @@ class Trainer:
         self.monitor = RunMonitor(self.run_dir) if self.dist.is_main else None
         self.loss_sums: Losses = {}
         self.steps_summed = 0
+        if self.dist.is_main:
+            stale = remove_stale_temporaries(self.run_dir / CHECKPOINT_DIR, "step_*.pt")
+            if stale:
+                log.info("removed %d unfinished checkpoint file(s) left by a run that was killed", stale)
         for scan in self.scans:
             if scan.skipped:
                 log.warning("%s; `stylecycle check-data` lists them all", scan.summary())
