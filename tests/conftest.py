@@ -12,6 +12,13 @@ from stylecycle.config import Config, DataConfig, ModelConfig, OptimConfig, Trai
 from stylecycle.data.demo import build_demo_dataset
 
 
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reaches the internet: pretrained weights come from files the tests place (the
+    download path is tested against a server on 127.0.0.1, in test_pretrained.py)."""
+    monkeypatch.setenv("STYLECYCLE_OFFLINE", "1")
+
+
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real unpaired dataset in the CycleGAN layout: 6 photo crops vs 6 stylised crops, 32x32."""

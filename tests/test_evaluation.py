@@ -95,9 +95,10 @@ def test_fid_and_kid_run_end_to_end_through_a_randomly_initialised_inception(dem
 def test_without_inception_weights_fid_and_kid_are_unavailable_with_the_reason_and_psnr_still_runs(demo_root, tmp_path, no_torch_cache, capsys):
     assert evaluate_cli("--outputs", demo_root / "testA", "--references", demo_root / "testB", "--target", demo_root / "trainB", "--report", tmp_path / "r") == 0
     report = json.loads((tmp_path / "r" / "metrics.json").read_text())
-    assert report["unavailable"]["fid"].startswith("no Inception weights at ") and "--inception-weights" in report["unavailable"]["fid"]
+    reason = report["unavailable"]["fid"]
+    assert reason.startswith("weights-inception-2015-12-05-6726825d.pth (for FID and KID) is not in the torch hub cache") and "--inception-weights" in reason
     assert report["summary"]["translated"]["psnr"] > 10
-    assert "FID and KID unavailable: no Inception weights" in capsys.readouterr().out
+    assert "FID and KID unavailable: weights-inception-2015-12-05-6726825d.pth (for FID and KID)" in capsys.readouterr().out
 
 
 def test_a_file_that_is_not_inception_weights_is_reported_not_loaded(demo_root, tmp_path):

@@ -135,7 +135,7 @@ def test_a_study_folder_is_not_reused_for_a_different_search(demo_root, tmp_path
     [
         (("--param", "lr=1e-4:1e-3", "--sampler", "grid"), "--sampler grid needs a list of values"),
         (("--sampler", "random"), "nothing to search"),
-        (("--param", "lr=1e-4,2e-4", "--objective", "fid", "--inception-weights", "/nowhere.pth"), "--objective fid: no Inception weights"),
+        (("--param", "lr=1e-4,2e-4", "--objective", "fid", "--inception-weights", "/nowhere.pth"), "--objective fid: --inception-weights /nowhere.pth does not exist"),
         (("--param", "lr=1e-4,2e-4", "--param", "optim.lr=1e-3,2e-3"), "given twice: optim.lr"),
     ],
 )

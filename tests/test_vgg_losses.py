@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torchvision
 
 from conftest import tiny_config
 from stylecycle.cli import main
 from stylecycle.config import LossConfig
 from stylecycle.errors import ConfigError
-from stylecycle.nn.vgg import build_vgg_features, default_weights_path
+from stylecycle.nn.vgg import WEIGHTS_URLS, build_vgg_features
 from stylecycle.training.trainer import Trainer
 
 
@@ -21,11 +22,15 @@ def test_features_are_taken_at_the_named_layers_and_the_network_is_cut_after_the
     assert not any(p.requires_grad for p in vgg.parameters())
 
 
-def test_missing_vgg_weights_name_the_file_and_how_to_get_it(tmp_path):
+def test_a_missing_vgg_weights_file_is_named_with_the_way_out(tmp_path):
     missing = tmp_path / "nowhere.pth"
-    with pytest.raises(ConfigError, match="nowhere.pth does not exist.*vgg16-397923af.pth.*--vgg-weights"):
+    with pytest.raises(ConfigError, match="--vgg-weights .*nowhere.pth does not exist; leave --vgg-weights out to use"):
         build_vgg_features("vgg16", ["relu2_2"], missing)
-    assert default_weights_path("vgg19").name == "vgg19-dcbb9e9d.pth"  # torchvision's own file name, in the torch hub cache
+
+
+@pytest.mark.parametrize("arch", ["vgg16", "vgg19"])
+def test_the_weights_are_torchvisions_own_file(arch):
+    assert WEIGHTS_URLS[arch] == getattr(torchvision.models, f"{arch.upper()}_Weights").IMAGENET1K_V1.url
 
 
 def test_an_unknown_layer_lists_the_known_ones(random_vgg16_file):
@@ -50,9 +55,11 @@ def test_perceptual_and_style_losses_join_the_generator_loss_and_train(demo_root
     assert "vgg" not in trainer.state_dict()["networks"]
 
 
-def test_training_with_style_loss_but_no_weights_stops_with_one_line(demo_root, tmp_path, capsys, monkeypatch):
+def test_training_offline_with_style_loss_but_no_weights_stops_with_one_line_naming_the_file_and_where_it_goes(demo_root, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "empty_cache"))
     code = main(["train", "--data", str(demo_root), "--run-dir", str(tmp_path / "run"), "--lambda-style", "1", "--size", "24", "--load-size", "28", "--max-steps", "1"])
     assert code == 2
     err = capsys.readouterr().err
-    assert "empty_cache/checkpoints/vgg16-397923af.pth does not exist" in err and "Traceback" not in err
+    assert "vgg16-397923af.pth (for the perceptual and style losses) is not in the torch hub cache, and downloads are off" in err
+    assert "download https://download.pytorch.org/models/vgg16-397923af.pth and put it in " in err
+    assert "empty_cache/checkpoints, or pass it with --vgg-weights" in err and "Traceback" not in err

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import sys
 import typing
 from pathlib import Path
@@ -27,8 +28,9 @@ from .config import (
     read_config_file,
 )
 from .config.options import allowed_values
-from .nn.generators import list_generators
 from .errors import ConfigError, StylecycleError, TrainingInterrupted, user_message
+from .nn.generators import list_generators
+from .pretrained import OFFLINE_ENV
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -98,6 +100,10 @@ def given_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
 def build_parser(recipe: str | None = None) -> OneLineParser:
     parser = OneLineParser(prog="stylecycle", description="Unpaired image-to-image style transfer with CycleGAN.")
+    parser.add_argument(
+        "--offline", action="store_true",
+        help=f"never download pretrained weights (VGG, Inception) into the torch hub cache; the same as {OFFLINE_ENV}=1",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
 
     train = commands.add_parser("train", help="train a CycleGAN on two folders of images", description="Train a CycleGAN.")
@@ -250,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(recipe_asked_for(argv)).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    if args.offline:
+        os.environ[OFFLINE_ENV] = "1"
     try:
         COMMANDS[args.command](args)
     except StylecycleError as exc:

@@ -8,9 +8,10 @@ torch-fidelity (and so torchmetrics) use. The features are computed once per ima
 to torchmetrics' metrics as they are, so FID and KID share one Inception pass and a target
 folder is read once however many checkpoints are scored against it.
 
-Nothing is downloaded: the Inception weights come from ``--inception-weights`` or torch's hub
-cache, and without them FID and KID are reported as unavailable, with the reason, while PSNR
-and SSIM are still computed.
+The Inception weights come from ``--inception-weights`` or torch's hub cache, where they are
+downloaded on first use (:mod:`stylecycle.pretrained`); where they cannot be had (offline, no
+connection), FID and KID are reported as unavailable, with the reason, while PSNR and SSIM are
+still computed.
 """
 
 from __future__ import annotations
@@ -34,17 +35,18 @@ from .errors import (
     CheckpointError,
     DataError,
     ImageReadError,
+    ConfigError,
     StylecycleError,
     first_line,
 )
+from .pretrained import weights_file
 from .training.checkpoint import read_weights_file
 
 log = logging.getLogger("stylecycle")
 
-# torch-fidelity's Inception v3 (the TensorFlow FID network, converted), under the name its
-# download would have in torch's hub cache.
-INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
-INCEPTION_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{INCEPTION_FILE}"
+# torch-fidelity's Inception v3 (the TensorFlow FID network, converted), whose file torch's hub
+# cache holds under this name.
+INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
 INCEPTION_FEATURES = 2048
 KID_SUBSETS = 100
 SSIM_SIGMA = 1.5
@@ -62,19 +64,14 @@ class MetricUnavailable(StylecycleError):
     """A metric cannot be computed here (no Inception weights, too few images); says why."""
 
 
-def default_inception_weights() -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
-
-
 def inception_features(weights: Path | None = None) -> nn.Module:
     """torch-fidelity's Inception v3, returning the 2048 pool features of uint8 NCHW images of any
-    size (it resizes them to 299x299 itself), with the weights from ``weights`` or the hub cache."""
-    path = Path(weights) if weights is not None else default_inception_weights()
-    if not path.is_file():
-        raise MetricUnavailable(
-            f"no Inception weights at {path}: pass --inception-weights FILE, or put {INCEPTION_FILE} "
-            f"({INCEPTION_URL}) in {path.parent}; stylecycle downloads nothing"
-        )
+    size (it resizes them to 299x299 itself), with the weights from ``weights`` or the hub cache
+    (downloaded there if missing, as torch-fidelity does)."""
+    try:
+        path = weights_file(INCEPTION_URL, weights, needed_for="FID and KID", flag="--inception-weights")
+    except ConfigError as exc:
+        raise MetricUnavailable(str(exc)) from exc
     # torch-fidelity unpickles the file in full; reading it without unpickling code first means
     # a file that is not plain weights is refused before that happens.
     try:

@@ -1,4 +1,4 @@
-"""Frozen VGG features for the perceptual and style losses, with weights from a local file only."""
+"""Frozen VGG features for the perceptual and style losses, with torchvision's ImageNet weights."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..pretrained import weights_file
 
 Vgg = Literal["vgg16", "vgg19"]
 # torchvision's ImageNet weights of each VGG (torchvision.models.VGG16_Weights.IMAGENET1K_V1 and
@@ -32,19 +33,10 @@ def layer_names(features: nn.Sequential) -> dict[str, int]:
     return names
 
 
-def default_weights_path(arch: Vgg) -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(WEIGHTS_URLS[arch]).name
-
-
 def load_vgg_state(arch: Vgg, path: Path | None) -> dict[str, torch.Tensor]:
-    """The weights file's state dict; missing or unreadable files name themselves and the fix."""
-    path = Path(path) if path is not None else default_weights_path(arch)
-    if not path.is_file():
-        raise ConfigError(
-            f"the perceptual and style losses need {arch} ImageNet weights, and {path} does not exist: download "
-            f"{WEIGHTS_URLS[arch]} (on a machine with internet) and pass it with --vgg-weights, or put it in "
-            f"{default_weights_path(arch).parent}; nothing is downloaded at run time"
-        )
+    """The weights file's state dict (``path``, else torch's hub cache, downloaded there if
+    missing); missing or unreadable files name themselves and the fix."""
+    path = weights_file(WEIGHTS_URLS[arch], path, needed_for="the perceptual and style losses", flag="--vgg-weights", hash_in_name=True)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same one-line answer
