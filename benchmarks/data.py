@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from speed import seconds, step_function
+
 from stylecycle.config import Config, DataConfig, ModelConfig, TrainConfig
 from stylecycle.data.demo import TRAIN_PHOTOS, load_photo, stylize
 from stylecycle.data.io import save_pil
@@ -62,7 +63,12 @@ def loader_samples_per_s(data_root: Path, run_dir: Path, *, workers: int, cache:
     started = time.perf_counter()
     for _ in range(samples):
         next(loader)
-    return {"workers": workers, "cache": cache, "samples_per_s": round(samples / (time.perf_counter() - started), 2), "setup_s": round(setup_s, 2)}
+    return {
+        "workers": workers,
+        "cache": cache,
+        "samples_per_s": round(samples / (time.perf_counter() - started), 2),
+        "setup_s": round(setup_s, 2),
+    }
 
 
 def main() -> None:

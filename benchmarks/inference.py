@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 
 import torch
-
 from speed import own_peak_rss_mib
+
 from stylecycle.config import ModelConfig
 from stylecycle.export import export_onnx
 from stylecycle.inference import Translator
@@ -58,6 +58,7 @@ def translate_function(name: str, workdir: Path):
         def eager(image: torch.Tensor) -> torch.Tensor:
             with torch.no_grad(), reusing_freed_memory() if reuse else contextlib.nullcontext():
                 return generator(image[None])
+
         return eager
     precision, channels_last = TRANSLATORS[name]
     return Translator(generator, "cpu", precision, channels_last=channels_last).translate  # type: ignore[arg-type]
@@ -75,7 +76,19 @@ def probe(name: str, height: int, width: int, repeats: int, workdir: Path) -> di
 
 
 def measure(name: str, height: int, width: int, repeats: int, workdir: Path) -> dict:
-    command = [sys.executable, __file__, "--probe", name, "--size", str(height), str(width), "--repeats", str(repeats), "--workdir", str(workdir)]
+    command = [
+        sys.executable,
+        __file__,
+        "--probe",
+        name,
+        "--size",
+        str(height),
+        str(width),
+        "--repeats",
+        str(repeats),
+        "--workdir",
+        str(workdir),
+    ]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -98,11 +111,16 @@ def main() -> None:
         for result in square.values():
             result["relative_to_fp32_eager"] = round(result["seconds"] / baseline, 2)
         photo = measure("default", *big, 0, Path(tmp))
-    print(json.dumps({
-        "threads": torch.get_num_threads(),
-        f"{side}x{side}": square,
-        f"{big[1]}x{big[0]} default (tiled)": photo,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "threads": torch.get_num_threads(),
+                f"{side}x{side}": square,
+                f"{big[1]}x{big[0]} default (tiled)": photo,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

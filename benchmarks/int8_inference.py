@@ -58,16 +58,26 @@ class Int8Conv(nn.Module):
         weight = conv.weight.detach()
         if transposed:  # the x86 engine has no per-channel transposed conv
             qweight = torch.quantize_per_tensor(weight, weight.abs().max().item() / 127, 0, torch.qint8)
-            module = nnq.ConvTranspose2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.output_padding, bias=conv.bias is not None)
+            module = nnq.ConvTranspose2d(
+                conv.in_channels,
+                conv.out_channels,
+                conv.kernel_size,
+                conv.stride,
+                conv.padding,
+                conv.output_padding,
+                bias=conv.bias is not None,
+            )
         else:
             scales = weight.abs().amax(dim=(1, 2, 3)).clamp(min=1e-8) / 127
             qweight = torch.quantize_per_channel(weight, scales, torch.zeros_like(scales, dtype=torch.long), 0, torch.qint8)
-            module = nnq.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=conv.bias is not None)
+            module = nnq.Conv2d(
+                conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=conv.bias is not None
+            )
         module.set_weight_bias(qweight, None if conv.bias is None else conv.bias.detach())
         out = MARGIN * max(map(abs, self.ranges["out"]))
         module.scale, module.zero_point = 2 * out / 255, 128
         lo, hi = self.ranges["in"]
-        self.in_scale, self.in_zero = ((MARGIN * hi / 255, 0) if lo >= 0 else (2 * MARGIN * max(-lo, hi) / 255, 128))
+        self.in_scale, self.in_zero = (MARGIN * hi / 255, 0) if lo >= 0 else (2 * MARGIN * max(-lo, hi) / 255, 128)
         self.quantized = module
 
 
@@ -116,12 +126,17 @@ def main() -> None:
     def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
         return round(10 * torch.log10(4 / (a - b).pow(2).mean()).item(), 1)
 
-    print(json.dumps({
-        "conv_256x3x3_at_64_ms": {k: round(v * 1e3, 1) for k, v in lone_ms.items()},
-        f"generator_{SIDE}_seconds": {"fp32": round(fp32, 2), "bf16": round(bf16, 2), "int8": round(int8, 2)},
-        "fraction_of_fp32": {"bf16": round(bf16 / fp32, 2), "int8": round(int8 / fp32, 2)},
-        "psnr_vs_fp32_db": {"bf16": psnr(bf16_out, reference), "int8": psnr(int8_out, reference)},
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "conv_256x3x3_at_64_ms": {k: round(v * 1e3, 1) for k, v in lone_ms.items()},
+                f"generator_{SIDE}_seconds": {"fp32": round(fp32, 2), "bf16": round(bf16, 2), "int8": round(int8, 2)},
+                "fraction_of_fp32": {"bf16": round(bf16 / fp32, 2), "int8": round(int8 / fp32, 2)},
+                "psnr_vs_fp32_db": {"bf16": psnr(bf16_out, reference), "int8": psnr(int8_out, reference)},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

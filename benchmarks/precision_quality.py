@@ -30,7 +30,6 @@ from stylecycle.inference import Translator
 from stylecycle.losses import reconstruction_loss
 from stylecycle.training.trainer import Trainer
 
-
 # name: (precision, channels_last)
 CONTENDERS = {"fp32": ("fp32", False), "default": ("auto", None)}
 
@@ -42,7 +41,13 @@ def demo_config(data_root: Path, run_dir: Path, steps: int, name: str, seed: int
         model=ModelConfig(generator="resnet_6blocks", ngf=32, ndf=32, n_layers_d=2, global_skip=True),
         loss=LossConfig(lambda_identity=0.0),
         train=TrainConfig(
-            run_dir=run_dir, max_steps=steps, sample_every=0, device="cpu", precision=CONTENDERS[name][0], channels_last=CONTENDERS[name][1], seed=seed  # type: ignore[arg-type]
+            run_dir=run_dir,
+            max_steps=steps,
+            sample_every=0,
+            device="cpu",
+            precision=CONTENDERS[name][0],
+            channels_last=CONTENDERS[name][1],
+            seed=seed,  # type: ignore[arg-type]
         ),
     )
 
@@ -78,7 +83,7 @@ def train_and_score(data_root: Path, run_dir: Path, steps: int, name: str, seed:
         per_image.append(paired_scores(translator.translate(read_pil(photo)), read_pil(data_root / "testB" / photo.name)))
     return {
         "seconds": round(seconds, 1),
-        "train_cycle_loss_last_quarter": round(statistics.mean(cycle[-max(1, steps // 4):]), 4),
+        "train_cycle_loss_last_quarter": round(statistics.mean(cycle[-max(1, steps // 4) :]), 4),
         "held_out_cycle_loss": round(held_out_cycle_loss(final, data_root), 4),
         "test_psnr": round(statistics.mean(s["psnr"] for s in per_image), 3),
         "test_ssim": round(statistics.mean(s["ssim"] for s in per_image), 4),

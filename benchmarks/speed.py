@@ -47,7 +47,6 @@ from stylecycle.precision import resolve_precision
 from stylecycle.training.reference_update import reference_cyclegan_update
 from stylecycle.training.trainer import Trainer
 
-
 # name: (the options it trains with, whether its step is the plain eager baseline's)
 CONTENDERS: dict[str, tuple[dict, bool]] = {
     "fp32_eager": ({"precision": "fp32", "channels_last": False}, True),
@@ -70,11 +69,13 @@ def step_function(name: str, data_root: Path, run_dir: Path, size: int, batch_si
     (9 blocks, width 64), freshly seeded, on one real batch."""
     options, plain = CONTENDERS[name]
     torch.manual_seed(0)
-    trainer = Trainer(Config(
-        data=DataConfig(root=data_root, size=size, load_size=size, batch_size=batch_size, workers=0),
-        model=ModelConfig(generator="resnet_9blocks"),
-        train=TrainConfig(run_dir=run_dir, device="cpu", max_steps=1000, **options),
-    ))
+    trainer = Trainer(
+        Config(
+            data=DataConfig(root=data_root, size=size, load_size=size, batch_size=batch_size, workers=0),
+            model=ModelConfig(generator="resnet_9blocks"),
+            train=TrainConfig(run_dir=run_dir, device="cpu", max_steps=1000, **options),
+        )
+    )
     batch = next(iter(trainer.loader))
     real_a, real_b = (batch[d].to(memory_format=trainer.memory_format) for d in "ab")
     if plain:
@@ -119,8 +120,20 @@ def probe(args: argparse.Namespace) -> None:
 
 def measure(name: str, data_root: Path, run_dir: Path, size: int, batch_size: int, repeats: int) -> dict:
     command = [
-        sys.executable, __file__, "--probe", name, "--probe-size", str(size), "--probe-batch", str(batch_size),
-        "--probe-repeats", str(repeats), "--probe-data", str(data_root), "--probe-run", str(run_dir),
+        sys.executable,
+        __file__,
+        "--probe",
+        name,
+        "--probe-size",
+        str(size),
+        "--probe-batch",
+        str(batch_size),
+        "--probe-repeats",
+        str(repeats),
+        "--probe-data",
+        str(data_root),
+        "--probe-run",
+        str(run_dir),
     ]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -143,20 +156,22 @@ def training_table(
                     measured[name].append(measure(name, data_root, run_dir, size, batch_size, repeats))
             results = {name: median_round(r) for name, r in measured.items()}
             baseline = results.get("fp32_eager", {}).get("images_per_s")
-            rows.append({
-                "size": size,
-                "batch_size": batch_size,
-                **{
-                    name: {
-                        "images_per_s": round(r["images_per_s"], 3),
-                        **({"speedup": round(r["images_per_s"] / baseline, 2)} if baseline else {}),
-                        "peak_rss_mib": round(r["peak_rss_mib"]),
-                        "setup_and_warm_up_s": round(r["setup_and_warm_up_s"], 1),
-                        **({"images_per_s_each_round": [round(x["images_per_s"], 3) for x in measured[name]]} if rounds > 1 else {}),
-                    }
-                    for name, r in results.items()
-                },
-            })
+            rows.append(
+                {
+                    "size": size,
+                    "batch_size": batch_size,
+                    **{
+                        name: {
+                            "images_per_s": round(r["images_per_s"], 3),
+                            **({"speedup": round(r["images_per_s"] / baseline, 2)} if baseline else {}),
+                            "peak_rss_mib": round(r["peak_rss_mib"]),
+                            "setup_and_warm_up_s": round(r["setup_and_warm_up_s"], 1),
+                            **({"images_per_s_each_round": [round(x["images_per_s"], 3) for x in measured[name]]} if rounds > 1 else {}),
+                        }
+                        for name, r in results.items()
+                    },
+                }
+            )
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)  # progress, for long runs
     return rows
 

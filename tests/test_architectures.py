@@ -18,13 +18,21 @@ from stylecycle.nn.generators import upsampling
 from stylecycle.training.trainer import Trainer
 
 GENERATORS = [("resnet_9blocks", False), ("resnet_6blocks", False), ("unet_128", False), ("unet_256", False), ("resnet_6blocks", True)]
-COMBINATIONS = list(itertools.product(GENERATORS, ["patch", "pixel", "multiscale"], ["instance", "batch", "sync_batch", "none"], ["lsgan", "vanilla", "hinge", "wgangp"]))
+COMBINATIONS = list(
+    itertools.product(
+        GENERATORS, ["patch", "pixel", "multiscale"], ["instance", "batch", "sync_batch", "none"], ["lsgan", "vanilla", "hinge", "wgangp"]
+    )
+)
 
 
 @pytest.mark.parametrize(
-    "generator,discriminator,norm,gan_loss", COMBINATIONS, ids=["-".join([g[0] + ("+attention" if g[1] else ""), *rest]) for g, *rest in COMBINATIONS]
+    "generator,discriminator,norm,gan_loss",
+    COMBINATIONS,
+    ids=["-".join([g[0] + ("+attention" if g[1] else ""), *rest]) for g, *rest in COMBINATIONS],
 )
-def test_every_architecture_and_loss_combination_takes_a_finite_training_step(demo_root_64, tmp_path, generator, discriminator, norm, gan_loss):
+def test_every_architecture_and_loss_combination_takes_a_finite_training_step(
+    demo_root_64, tmp_path, generator, discriminator, norm, gan_loss
+):
     config = tiny_config(demo_root_64, tmp_path, max_steps=1)
     config.data.size = config.data.load_size = 64
     name, attention = generator
@@ -137,7 +145,16 @@ def test_a_checkpoint_rebuilds_its_own_architecture_for_translation(demo_root_64
 
     config = tiny_config(demo_root_64, tmp_path / "run", max_steps=1)
     config.data.size = config.data.load_size = 64
-    config.model = ModelConfig(generator="unet_128", ngf=4, ndf=4, n_layers_d=2, upsample="resize-conv", norm="batch", discriminator="multiscale", spectral_norm=True)
+    config.model = ModelConfig(
+        generator="unet_128",
+        ngf=4,
+        ndf=4,
+        n_layers_d=2,
+        upsample="resize-conv",
+        norm="batch",
+        discriminator="multiscale",
+        spectral_norm=True,
+    )
     final = Trainer(config).run()
     translator = Translator.from_checkpoint(final, device="cpu", precision="fp32")  # no architecture flags
     assert translator.translate(torch.zeros(3, 40, 56)).shape == (3, 40, 56)

@@ -25,6 +25,7 @@ def photo(size: tuple[int, int] = (48, 40)) -> Image.Image:
 
 def png_declaring(width: int, height: int) -> bytes:
     """A valid PNG header that declares ``width`` x ``height`` pixels: a decompression bomb's shape."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -69,8 +70,22 @@ def build_corpus(root: Path) -> dict[str, set[str]]:
     (root / ".thumbnails").mkdir()
     photo().save(root / ".thumbnails" / "hidden.jpg")
     return {
-        "usable": {"rotated.jpg", "alpha.png", "palette.png", "grey16.png", "grey16.tif", "float.tif", "grey.jpg",
-                   "grey_alpha.png", "cmyk.jpg", "web.webp", "SHOUTING.JPG", "bilevel.bmp", "inside.png", "large.jpg"},
+        "usable": {
+            "rotated.jpg",
+            "alpha.png",
+            "palette.png",
+            "grey16.png",
+            "grey16.tif",
+            "float.tif",
+            "grey.jpg",
+            "grey_alpha.png",
+            "cmyk.jpg",
+            "web.webp",
+            "SHOUTING.JPG",
+            "bilevel.bmp",
+            "inside.png",
+            "large.jpg",
+        },
         "skipped_at_scan": {"empty.jpg", "text.png", "tiny.png", "bomb.png"},
         "skipped_in_training": {"truncated.jpg"},
     }
@@ -122,7 +137,9 @@ def test_a_domain_with_no_usable_image_is_a_one_line_error(corpus, demo_root, tm
     broken.mkdir()
     (broken / "empty.jpg").write_bytes(b"")
     (broken / "text.png").write_text("nope")
-    code = main(["train", "--data-a", str(broken), "--data-b", str(demo_root / "trainB"), "--run-dir", str(tmp_path / "r"), "--device", "cpu"])
+    code = main(
+        ["train", "--data-a", str(broken), "--data-b", str(demo_root / "trainB"), "--run-dir", str(tmp_path / "r"), "--device", "cpu"]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert f"{broken} holds 0 usable images" in err[0] and "empty.jpg: empty file" in err[0]
@@ -149,8 +166,21 @@ def test_a_domain_smaller_than_the_batch_is_a_one_line_error(demo_root, tmp_path
     single = tmp_path / "single"
     single.mkdir()
     photo().save(single / "only.png")
-    code = main(["train", "--data-a", str(single), "--data-b", str(demo_root / "trainB"), "--batch-size", "2",
-                 "--run-dir", str(tmp_path / "r"), "--device", "cpu"])
+    code = main(
+        [
+            "train",
+            "--data-a",
+            str(single),
+            "--data-b",
+            str(demo_root / "trainB"),
+            "--batch-size",
+            "2",
+            "--run-dir",
+            str(tmp_path / "r"),
+            "--device",
+            "cpu",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert f"{single} holds 1 usable images, fewer than --batch-size 2" in err[0]

@@ -26,15 +26,45 @@ def error_line(err: str) -> str:
 
 @pytest.fixture()
 def tiny_flags(tmp_path):
-    return ["--size", "24", "--load-size", "28", "--ngf", "4", "--ndf", "4", "--n-blocks", "1", "--n-layers-d", "2",
-            "--workers", "0", "--device", "cpu", "--run-dir", tmp_path / "run"]
+    return [
+        "--size",
+        "24",
+        "--load-size",
+        "28",
+        "--ngf",
+        "4",
+        "--ndf",
+        "4",
+        "--n-blocks",
+        "1",
+        "--n-layers-d",
+        "2",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--run-dir",
+        tmp_path / "run",
+    ]
 
 
 def test_train_then_translate_from_the_command_line(capsys, demo_root, tmp_path, tiny_flags):
     code, out, _ = run_cli(capsys, "train", "--data", demo_root, "--max-steps", "2", "--sample-every", "1", *tiny_flags)
     assert code == 0 and "step_00000002.pt" in out
-    code, out, _ = run_cli(capsys, "translate", "--checkpoint", tmp_path / "run", "--input", demo_root / "testA",
-                           "--output", tmp_path / "out", "--direction", "b2a", "--device", "cpu")
+    code, out, _ = run_cli(
+        capsys,
+        "translate",
+        "--checkpoint",
+        tmp_path / "run",
+        "--input",
+        demo_root / "testA",
+        "--output",
+        tmp_path / "out",
+        "--direction",
+        "b2a",
+        "--device",
+        "cpu",
+    )
     assert code == 0
     inputs = sorted((demo_root / "testA").iterdir())
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [p.stem + ".png" for p in inputs]
@@ -43,8 +73,19 @@ def test_train_then_translate_from_the_command_line(capsys, demo_root, tmp_path,
 
 
 def test_data_a_and_data_b_folders_replace_the_dataset_layout(capsys, demo_root, tiny_flags):
-    code, _, _ = run_cli(capsys, "train", "--data-a", demo_root / "trainA", "--data-b", demo_root / "trainB",
-                         "--max-steps", "1", "--sample-every", "0", *tiny_flags)
+    code, _, _ = run_cli(
+        capsys,
+        "train",
+        "--data-a",
+        demo_root / "trainA",
+        "--data-b",
+        demo_root / "trainB",
+        "--max-steps",
+        "1",
+        "--sample-every",
+        "0",
+        *tiny_flags,
+    )
     assert code == 0
 
 
@@ -54,8 +95,9 @@ def test_translating_a_folder_skips_and_reports_a_corrupt_file(capsys, caplog, d
     (photos / "nested").mkdir(parents=True)
     Image.open(demo_root / "testA" / "chelsea.png").save(photos / "nested" / "cat.jpg")
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff truncated")
-    code, out, err = run_cli(capsys, "translate", "--checkpoint", tmp_path / "run", "--input", photos,
-                             "--output", tmp_path / "out", "--device", "cpu")
+    code, out, err = run_cli(
+        capsys, "translate", "--checkpoint", tmp_path / "run", "--input", photos, "--output", tmp_path / "out", "--device", "cpu"
+    )
     assert code == 0 and "skipped 1" in out and "broken.jpg" in caplog.text
     assert (tmp_path / "out" / "nested" / "cat.jpg").exists()  # JPEG stays JPEG (--format auto)
 
@@ -94,10 +136,14 @@ def test_user_errors_exit_2_with_one_line_naming_the_culprit(capsys, demo_root, 
 def test_the_installed_command_prints_no_traceback(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "stylecycle.cli", "train", "--data", str(tmp_path / "none"), "--run-dir", str(tmp_path / "r")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"stylecycle train: error: image folder {tmp_path / 'none' / 'trainA'} does not exist (or is not a folder)"]
+    assert result.stderr.strip().splitlines() == [
+        f"stylecycle train: error: image folder {tmp_path / 'none' / 'trainA'} does not exist (or is not a folder)"
+    ]
 
 
 def help_text(capsys, argv: list[str]) -> str:

@@ -9,9 +9,9 @@ from PIL import Image
 
 from reference import reference_layout
 from stylecycle.cli import main
+from stylecycle.config import ModelConfig
 from stylecycle.inference import Translator
 from stylecycle.model import build_generator
-from stylecycle.config import ModelConfig
 from stylecycle.nn.compat import reference_model_options
 
 
@@ -25,7 +25,11 @@ def reference_state_dict(name: str, with_running_stats: bool) -> dict[str, torch
         for module_name, module in ours.named_modules():
             if isinstance(module, torch.nn.InstanceNorm2d):
                 channels = module.num_features
-                state |= {f"{module_name}.running_mean": torch.randn(channels), f"{module_name}.running_var": torch.rand(channels), f"{module_name}.num_batches_tracked": torch.tensor(7)}
+                state |= {
+                    f"{module_name}.running_mean": torch.randn(channels),
+                    f"{module_name}.running_var": torch.rand(channels),
+                    f"{module_name}.num_batches_tracked": torch.tensor(7),
+                }
     return state
 
 
@@ -37,7 +41,23 @@ def test_a_generator_saved_by_the_original_code_translates_like_ours_with_the_sa
     photo = (np.random.default_rng(0).random((side, side + 4, 3)) * 255).astype(np.uint8)
     Image.fromarray(photo).save(tmp_path / "photo.png")
 
-    code = main(["translate", "--checkpoint", str(path), "--generator", name, "--input", str(tmp_path / "photo.png"), "--output", str(tmp_path / "out"), "--device", "cpu", "--precision", "fp32"])
+    code = main(
+        [
+            "translate",
+            "--checkpoint",
+            str(path),
+            "--generator",
+            name,
+            "--input",
+            str(tmp_path / "photo.png"),
+            "--output",
+            str(tmp_path / "out"),
+            "--device",
+            "cpu",
+            "--precision",
+            "fp32",
+        ]
+    )
     assert code == 0
 
     ours = build_generator(ModelConfig(**reference_model_options(state, name)))
@@ -61,7 +81,19 @@ def test_the_wrong_architecture_name_is_reported_not_a_size_mismatch_traceback(t
     path = tmp_path / "latest_net_G_A.pth"
     torch.save(reference_state_dict("resnet_9blocks", with_running_stats=False), path)
     (tmp_path / "in").mkdir()
-    code = main(["translate", "--checkpoint", str(path), "--generator", "unet_256", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")])
+    code = main(
+        [
+            "translate",
+            "--checkpoint",
+            str(path),
+            "--generator",
+            "unet_256",
+            "--input",
+            str(tmp_path / "in"),
+            "--output",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "not those of a unet_256 generator" in err and "Traceback" not in err

@@ -34,10 +34,20 @@ def test_every_config_field_has_exactly_one_flag():
 
 def test_defaults_are_the_cyclegan_papers():
     config = Config()
-    assert (config.loss.gan_loss, config.loss.cycle_loss, config.loss.lambda_cycle, config.loss.lambda_identity) == ("lsgan", "l1", 10.0, 0.5)
+    assert (config.loss.gan_loss, config.loss.cycle_loss, config.loss.lambda_cycle, config.loss.lambda_identity) == (
+        "lsgan",
+        "l1",
+        10.0,
+        0.5,
+    )
     assert (config.optim.lr, config.optim.beta1, config.optim.beta2, config.optim.pool_size) == (2e-4, 0.5, 0.999, 50)
     assert (config.model.generator, config.model.ngf, config.model.ndf, config.model.n_layers_d) == ("resnet_9blocks", 64, 64, 3)
-    assert (config.model.norm, config.model.discriminator, config.optim.lr_policy, config.optim.d_first) == ("instance", "patch", "linear", False)
+    assert (config.model.norm, config.model.discriminator, config.optim.lr_policy, config.optim.d_first) == (
+        "instance",
+        "patch",
+        "linear",
+        False,
+    )
 
 
 def test_a_config_written_as_yaml_reads_back_equal(tmp_path):
@@ -51,7 +61,11 @@ def test_a_config_written_as_yaml_reads_back_equal(tmp_path):
 def test_a_config_file_may_set_some_options_in_yaml_spellings(tmp_path):
     (tmp_path / "c.yaml").write_text("optim:\n  lr: 1e-4\ndata:\n  flip: 'false'\n  size: 128.0\n")
     assert read_config_file(tmp_path / "c.yaml") == {
-        "data": {"flip": False, "size": 128}, "model": {}, "loss": {}, "optim": {"lr": 1e-4}, "train": {}
+        "data": {"flip": False, "size": 128},
+        "model": {},
+        "loss": {},
+        "optim": {"lr": 1e-4},
+        "train": {},
     }
 
 

@@ -25,10 +25,43 @@ def test_ranks_take_disjoint_equal_shares_of_the_same_epoch():
 def test_two_gloo_processes_train_identical_weights_and_rank_0_saves_them(demo_root, tmp_path, norm):
     run = tmp_path / "run"
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-        "-m", "stylecycle.cli", "train", "--data", str(demo_root), "--run-dir", str(run), "--size", "24", "--load-size", "28",
-        "--ngf", "4", "--ndf", "4", "--n-blocks", "1", "--n-layers-d", "2", "--workers", "0", "--device", "cpu",
-        "--precision", "fp32", "--max-steps", "4", "--sample-every", "2", "--norm", norm,
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "stylecycle.cli",
+        "train",
+        "--data",
+        str(demo_root),
+        "--run-dir",
+        str(run),
+        "--size",
+        "24",
+        "--load-size",
+        "28",
+        "--ngf",
+        "4",
+        "--ndf",
+        "4",
+        "--n-blocks",
+        "1",
+        "--n-layers-d",
+        "2",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--precision",
+        "fp32",
+        "--max-steps",
+        "4",
+        "--sample-every",
+        "2",
+        "--norm",
+        norm,
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr[-2000:]
@@ -43,7 +76,18 @@ def test_two_gloo_processes_train_identical_weights_and_rank_0_saves_them(demo_r
 
 
 def torchrun_train(*flags: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "stylecycle.cli", "train", *flags]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "stylecycle.cli",
+        "train",
+        *flags,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr[-2000:]
     return result
@@ -54,9 +98,39 @@ def test_resume_under_ddp_continues_identically_with_each_ranks_own_image_pools(
     A one-image pool swaps fakes from step 2 on, so a rank resumed with the other's pool would differ."""
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     torchrun_train(
-        "--data", str(demo_root), "--run-dir", str(straight), "--size", "24", "--load-size", "28", "--ngf", "4", "--ndf", "4",
-        "--n-blocks", "1", "--n-layers-d", "2", "--workers", "0", "--device", "cpu", "--precision", "fp32", "--max-steps", "4",
-        "--save-every", "2", "--keep-last", "0", "--pool-size", "1", "--sample-every", "0", "--deterministic",
+        "--data",
+        str(demo_root),
+        "--run-dir",
+        str(straight),
+        "--size",
+        "24",
+        "--load-size",
+        "28",
+        "--ngf",
+        "4",
+        "--ndf",
+        "4",
+        "--n-blocks",
+        "1",
+        "--n-layers-d",
+        "2",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--precision",
+        "fp32",
+        "--max-steps",
+        "4",
+        "--save-every",
+        "2",
+        "--keep-last",
+        "0",
+        "--pool-size",
+        "1",
+        "--sample-every",
+        "0",
+        "--deterministic",
     )
     (resumed / "checkpoints").mkdir(parents=True)
     shutil.copy(straight / "checkpoints" / "step_00000002.pt", resumed / "checkpoints")
@@ -85,7 +159,10 @@ def sync_norm_on_a_share(rank: int, world_size: int, port: int, x: torch.Tensor,
     share = x.chunk(world_size)[rank].clone().requires_grad_(True)
     y = norm(share)
     (y * upstream.chunk(world_size)[rank]).sum().backward()
-    torch.save({"y": y.detach(), "x_grad": share.grad, "weight_grad": norm.weight.grad, "running_mean": norm.running_mean}, f"{out_dir}/rank{rank}.pt")
+    torch.save(
+        {"y": y.detach(), "x_grad": share.grad, "weight_grad": norm.weight.grad, "running_mean": norm.running_mean},
+        f"{out_dir}/rank{rank}.pt",
+    )
     dist.destroy_process_group()
 
 

@@ -13,12 +13,11 @@ import torch
 from PIL import Image, ImageOps
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from conftest import tiny_config
 from stylecycle.cli import main
 from stylecycle.config import EvaluateConfig
 from stylecycle.errors import ConfigError
 from stylecycle.evaluation import SHEET_GAP, SHEET_HEIGHT, SHEET_LABEL, comparison_sheet, distribution_scores, feature_matrix, paired_scores
-
-from conftest import tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +51,9 @@ def test_psnr_and_ssim_agree_with_scikit_image_on_real_images(demo_root):
         ours = paired_scores(output, truth)
         a, b = np.asarray(output), np.asarray(truth)
         assert ours["psnr"] == pytest.approx(peak_signal_noise_ratio(b, a, data_range=255), abs=1e-3)
-        reference_ssim = structural_similarity(b, a, channel_axis=2, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+        reference_ssim = structural_similarity(
+            b, a, channel_axis=2, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+        )
         assert ours["ssim"] == pytest.approx(reference_ssim, abs=1e-3)
 
 
@@ -82,8 +83,16 @@ def test_fid_and_kid_are_near_zero_for_identical_sets_and_larger_for_different_o
 def test_fid_and_kid_run_end_to_end_through_a_randomly_initialised_inception(demo_root, random_inception, tmp_path):
     """Translations equal to the target set score FID 0; their inputs (photos, paired by name) do not."""
     code = evaluate_cli(
-        "--outputs", demo_root / "trainB", "--inputs", demo_root / "trainA", "--target", demo_root / "trainB",
-        "--inception-weights", random_inception, "--report", tmp_path / "r",
+        "--outputs",
+        demo_root / "trainB",
+        "--inputs",
+        demo_root / "trainA",
+        "--target",
+        demo_root / "trainB",
+        "--inception-weights",
+        random_inception,
+        "--report",
+        tmp_path / "r",
     )
     assert code == 0
     report = json.loads((tmp_path / "r" / "metrics.json").read_text())
@@ -92,18 +101,44 @@ def test_fid_and_kid_run_end_to_end_through_a_randomly_initialised_inception(dem
     assert all(np.isfinite([translated["kid"], translated["kid_std"], identity["kid"]])) and not report["unavailable"]
 
 
-def test_without_inception_weights_fid_and_kid_are_unavailable_with_the_reason_and_psnr_still_runs(demo_root, tmp_path, no_torch_cache, capsys):
-    assert evaluate_cli("--outputs", demo_root / "testA", "--references", demo_root / "testB", "--target", demo_root / "trainB", "--report", tmp_path / "r") == 0
+def test_without_inception_weights_fid_and_kid_are_unavailable_with_the_reason_and_psnr_still_runs(
+    demo_root, tmp_path, no_torch_cache, capsys
+):
+    assert (
+        evaluate_cli(
+            "--outputs",
+            demo_root / "testA",
+            "--references",
+            demo_root / "testB",
+            "--target",
+            demo_root / "trainB",
+            "--report",
+            tmp_path / "r",
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "r" / "metrics.json").read_text())
     reason = report["unavailable"]["fid"]
-    assert reason.startswith("weights-inception-2015-12-05-6726825d.pth (for FID and KID) is not in the torch hub cache") and "--inception-weights" in reason
+    assert (
+        reason.startswith("weights-inception-2015-12-05-6726825d.pth (for FID and KID) is not in the torch hub cache")
+        and "--inception-weights" in reason
+    )
     assert report["summary"]["translated"]["psnr"] > 10
     assert "FID and KID unavailable: weights-inception-2015-12-05-6726825d.pth (for FID and KID)" in capsys.readouterr().out
 
 
 def test_a_file_that_is_not_inception_weights_is_reported_not_loaded(demo_root, tmp_path):
     (tmp_path / "inception.pth").write_text("not weights")
-    evaluate_cli("--outputs", demo_root / "testA", "--target", demo_root / "trainB", "--inception-weights", tmp_path / "inception.pth", "--report", tmp_path / "r")
+    evaluate_cli(
+        "--outputs",
+        demo_root / "testA",
+        "--target",
+        demo_root / "trainB",
+        "--inception-weights",
+        tmp_path / "inception.pth",
+        "--report",
+        tmp_path / "r",
+    )
     assert "cannot read Inception weights" in json.loads((tmp_path / "r" / "metrics.json").read_text())["unavailable"]["kid"]
 
 
@@ -113,7 +148,10 @@ def test_the_identity_baseline_scores_the_inputs_and_bad_outputs_are_skipped_and
     (outputs / "chelsea.png").write_bytes(b"\x89PNG broken")  # ...one unreadable,
     Image.new("RGB", (8, 8)).save(outputs / "coffee_right.png")  # one of the wrong size,
     Image.new("RGB", (8, 8)).save(outputs / "stray.png")  # one with no reference
-    assert evaluate_cli("--outputs", outputs, "--references", demo_root / "testB", "--inputs", demo_root / "testA", "--report", tmp_path / "r") == 0
+    assert (
+        evaluate_cli("--outputs", outputs, "--references", demo_root / "testB", "--inputs", demo_root / "testA", "--report", tmp_path / "r")
+        == 0
+    )
     report = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert [row["image"] for row in report["per_image"]] == ["astronaut_right", "hubble_deep_field_right", "rocket_right"]
     assert report["summary"]["translated"]["psnr"] == float("inf") and report["summary"]["translated"]["ssim"] == pytest.approx(1.0)
@@ -125,7 +163,21 @@ def test_the_identity_baseline_scores_the_inputs_and_bad_outputs_are_skipped_and
 
 
 def test_the_comparison_sheet_shows_input_translation_and_reference_per_row(demo_root, tmp_path):
-    assert evaluate_cli("--outputs", demo_root / "testB", "--references", demo_root / "testB", "--inputs", demo_root / "testA", "--report", tmp_path / "r", "--sheet-images", 2) == 0
+    assert (
+        evaluate_cli(
+            "--outputs",
+            demo_root / "testB",
+            "--references",
+            demo_root / "testB",
+            "--inputs",
+            demo_root / "testA",
+            "--report",
+            tmp_path / "r",
+            "--sheet-images",
+            2,
+        )
+        == 0
+    )
     sheet = Image.open(tmp_path / "r" / "comparison.png")
     assert sheet.height == SHEET_LABEL + 2 * (SHEET_HEIGHT + SHEET_GAP)
     rows = [[("input", Image.new("RGB", (50, 100), "red")), ("translation", Image.new("RGB", (100, 100), "green"))]]
@@ -139,14 +191,24 @@ def test_every_checkpoint_of_a_run_is_translated_and_scored_over_training(demo_r
 
     Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=4, save_every=2, keep_last=0)).run()
     code = evaluate_cli(
-        "--checkpoint", tmp_path / "run", "--all-checkpoints", "--inputs", demo_root / "testA", "--references", demo_root / "testB", "--precision", "fp32"
+        "--checkpoint",
+        tmp_path / "run",
+        "--all-checkpoints",
+        "--inputs",
+        demo_root / "testA",
+        "--references",
+        demo_root / "testB",
+        "--precision",
+        "fp32",
     )
     assert code == 0
     folder = tmp_path / "run" / "evaluation"
     rows = json.loads((folder / "over_training.json").read_text())
     assert [row["step"] for row in rows] == [2, 4] and all(row["images"] == 5 and row["psnr"] > 5 for row in rows)
     assert (folder / "over_training.png").stat().st_size > 0 and (folder / "step_00000004" / "comparison.png").exists()
-    assert sorted(p.name for p in (folder / "step_00000002" / "translated").iterdir()) == sorted(p.name for p in (demo_root / "testA").iterdir())
+    assert sorted(p.name for p in (folder / "step_00000002" / "translated").iterdir()) == sorted(
+        p.name for p in (demo_root / "testA").iterdir()
+    )
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,9 @@ import threading
 import pytest
 import torch
 
+from conftest import tiny_config
 from stylecycle.training.halves import Halves
 from stylecycle.training.trainer import Trainer
-
-from conftest import tiny_config
 
 
 @pytest.fixture

@@ -60,7 +60,9 @@ def seam_ratio(image: torch.Tensor, borders: list[int], window: int = 8) -> floa
     median step anywhere: about 1 where nothing happens there, far more along a seam (a change
     of tone from one tile to the next). Averaging over rows keeps the pictures' own detail out."""
     profile = image.mean(dim=(0, 1))
-    steps = torch.stack([(profile[x : x + window].mean() - profile[x - window : x].mean()).abs() for x in range(window, len(profile) - window)])
+    steps = torch.stack(
+        [(profile[x : x + window].mean() - profile[x - window : x].mean()).abs() for x in range(window, len(profile) - window)]
+    )
     return float(steps[[b - window for b in borders]].mean() / steps.median())
 
 
@@ -89,7 +91,22 @@ def test_an_exif_rotated_photo_comes_out_upright(checkpoint, tmp_path):
     exif[0x0112] = 6  # stored rotated: viewers turn it 90 degrees clockwise
     (tmp_path / "in").mkdir()
     upright.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "in" / "phone.jpg", exif=exif, quality=98)
-    assert main(["translate", "--checkpoint", str(checkpoint), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "translate",
+                "--checkpoint",
+                str(checkpoint),
+                "--input",
+                str(tmp_path / "in"),
+                "--output",
+                str(tmp_path / "out"),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert Image.open(tmp_path / "out" / "phone.jpg").size == (48, 32)
 
 
@@ -118,7 +135,9 @@ def test_globs_batches_side_by_side_and_skip_existing(checkpoint, tmp_path, caps
     assert main([*base, "--input", str(tmp_path / "in" / "**" / "*.png"), "--output", str(tmp_path / "one"), "--batch-size", "1"]) == 0
     assert main([*base, "--input", str(tmp_path / "in" / "**" / "*.png"), "--output", str(tmp_path / "three"), "--batch-size", "3"]) == 0
     for i in range(3):
-        assert np.array_equal(np.asarray(Image.open(tmp_path / "one" / "sub" / f"p{i}.png")), np.asarray(Image.open(tmp_path / "three" / "sub" / f"p{i}.png")))
+        assert np.array_equal(
+            np.asarray(Image.open(tmp_path / "one" / "sub" / f"p{i}.png")), np.asarray(Image.open(tmp_path / "three" / "sub" / f"p{i}.png"))
+        )
     assert main([*base, "--input", str(tmp_path / "in"), "--output", str(tmp_path / "all")]) == 0
     assert sorted(p.name for p in (tmp_path / "all" / "sub").iterdir()) == ["p0.png.png", "p0.tif.png", "p1.png", "p2.png"]
     capsys.readouterr()
@@ -156,7 +175,24 @@ def test_a_video_keeps_its_frame_count_frame_rate_and_audio(checkpoint, tmp_path
     import av
 
     make_video(tmp_path / "clip.mp4", frames=12, fps=12, with_audio=True)
-    assert main(["translate", "--checkpoint", str(checkpoint), "--input", str(tmp_path / "clip.mp4"), "--output", str(tmp_path / "out"), "--device", "cpu", "--temporal-smoothing", "0.5"]) == 0
+    assert (
+        main(
+            [
+                "translate",
+                "--checkpoint",
+                str(checkpoint),
+                "--input",
+                str(tmp_path / "clip.mp4"),
+                "--output",
+                str(tmp_path / "out"),
+                "--device",
+                "cpu",
+                "--temporal-smoothing",
+                "0.5",
+            ]
+        )
+        == 0
+    )
     with av.open(str(tmp_path / "out" / "clip.mp4")) as result:
         video = result.streams.video[0]
         assert video.average_rate == 12 and (video.width, video.height) == (64, 48)
@@ -180,10 +216,30 @@ def test_onnx_export_agrees_with_pytorch_and_onnxruntime_at_any_size(checkpoint,
 def test_torchscript_and_safetensors_exports_reload_to_the_same_outputs(checkpoint, tmp_path):
     image = torch.rand(1, 3, 45, 70) * 2 - 1
     expected = Translator.from_checkpoint(checkpoint, direction="b2a", device="cpu", precision="fp32").translate(image)
-    assert main(["export", "--checkpoint", str(checkpoint), "--direction", "b2a", "--format", "safetensors", "--output", str(tmp_path / "g.safetensors")]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--checkpoint",
+                str(checkpoint),
+                "--direction",
+                "b2a",
+                "--format",
+                "safetensors",
+                "--output",
+                str(tmp_path / "g.safetensors"),
+            ]
+        )
+        == 0
+    )
     reloaded = Translator.from_checkpoint(tmp_path / "g.safetensors", device="cpu", precision="fp32").translate(image)
     assert torch.equal(reloaded, expected)
-    assert main(["export", "--checkpoint", str(checkpoint), "--direction", "b2a", "--format", "torchscript", "--output", str(tmp_path / "g.pt")]) == 0
+    assert (
+        main(
+            ["export", "--checkpoint", str(checkpoint), "--direction", "b2a", "--format", "torchscript", "--output", str(tmp_path / "g.pt")]
+        )
+        == 0
+    )
     scripted = torch.jit.load(str(tmp_path / "g.pt"))
     assert (scripted(image) - expected).abs().max().item() <= 1e-5
 
@@ -192,7 +248,23 @@ def test_a_side_by_side_video_holds_the_source_beside_its_translation(checkpoint
     import av
 
     make_video(tmp_path / "clip.mp4", frames=3, fps=8, with_audio=False)
-    assert main(["translate", "--checkpoint", str(checkpoint), "--input", str(tmp_path / "clip.mp4"), "--output", str(tmp_path / "out"), "--device", "cpu", "--side-by-side"]) == 0
+    assert (
+        main(
+            [
+                "translate",
+                "--checkpoint",
+                str(checkpoint),
+                "--input",
+                str(tmp_path / "clip.mp4"),
+                "--output",
+                str(tmp_path / "out"),
+                "--device",
+                "cpu",
+                "--side-by-side",
+            ]
+        )
+        == 0
+    )
     with av.open(str(tmp_path / "out" / "clip.mp4")) as result:
         assert (result.streams.video[0].width, result.streams.video[0].height) == (128, 48)
         assert sum(1 for _ in result.decode(video=0)) == 3

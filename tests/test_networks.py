@@ -1,9 +1,9 @@
 import pytest
 import torch
 
+from reference import reference_layout
 from stylecycle.config import ModelConfig
 from stylecycle.model import build_discriminator, build_generator
-from reference import reference_layout
 from stylecycle.nn import PatchDiscriminator, ResnetGenerator, create_generator
 
 

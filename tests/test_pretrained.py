@@ -4,8 +4,8 @@ from a server on 127.0.0.1), unless offline."""
 from __future__ import annotations
 
 import hashlib
-import os
 import http.server
+import os
 import threading
 from pathlib import Path
 

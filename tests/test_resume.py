@@ -44,10 +44,36 @@ def test_flags_given_with_resume_override_the_stored_ones(demo_root, tmp_path):
 
 def test_sigint_saves_a_checkpoint_that_resumes_and_exits_130(demo_root, tmp_path):
     run = tmp_path / "run"
-    flags = ["--data", str(demo_root), "--run-dir", str(run), "--size", "24", "--load-size", "28", "--ngf", "4",
-             "--ndf", "4", "--n-blocks", "1", "--n-layers-d", "2", "--workers", "0", "--device", "cpu", "--sample-every", "0"]
-    process = subprocess.Popen([sys.executable, "-m", "stylecycle.cli", "train", *flags, "--max-steps", "100000"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    flags = [
+        "--data",
+        str(demo_root),
+        "--run-dir",
+        str(run),
+        "--size",
+        "24",
+        "--load-size",
+        "28",
+        "--ngf",
+        "4",
+        "--ndf",
+        "4",
+        "--n-blocks",
+        "1",
+        "--n-layers-d",
+        "2",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--sample-every",
+        "0",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stylecycle.cli", "train", *flags, "--max-steps", "100000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     log = run / "train.log"
     deadline = time.monotonic() + 120
     while not (log.exists() and "training on" in log.read_text()) and time.monotonic() < deadline:
@@ -63,8 +89,12 @@ def test_sigint_saves_a_checkpoint_that_resumes_and_exits_130(demo_root, tmp_pat
     assert f"step_{stopped_at:08d}.pt" in err
     assert 0 < stopped_at < 100000
 
-    resumed = subprocess.run([sys.executable, "-m", "stylecycle.cli", "train", "--resume", str(run), "--max-steps", str(stopped_at + 2)],
-                             capture_output=True, text=True, timeout=120)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "stylecycle.cli", "train", "--resume", str(run), "--max-steps", str(stopped_at + 2)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert load_checkpoint(run)["step"] == stopped_at + 2
 

@@ -87,8 +87,26 @@ def test_only_models_under_the_checkpoints_folder_can_be_chosen(checkpoints):
 
 def test_one_training_run_at_a_time_and_stopping_saves_a_checkpoint(demo_root, tmp_path):
     jobs = TrainingJobs()
-    tiny = ["--size", "24", "--load-size", "28", "--ngf", "4", "--ndf", "4", "--n-blocks", "1", "--n-layers-d", "2", "--workers", "0",
-            "--device", "cpu", "--max-steps", "100000"]
+    tiny = [
+        "--size",
+        "24",
+        "--load-size",
+        "28",
+        "--ngf",
+        "4",
+        "--ndf",
+        "4",
+        "--n-blocks",
+        "1",
+        "--n-layers-d",
+        "2",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--max-steps",
+        "100000",
+    ]
     jobs.start(tmp_path / "first", ["--data", str(demo_root), "--run-dir", str(tmp_path / "first"), *tiny])
     while "training: step" not in (running := jobs.status().text):
         assert jobs.running(), running
@@ -126,7 +144,6 @@ def test_serve_refuses_a_data_root_that_is_not_a_folder(tmp_path):
 
 def test_an_uploaded_video_is_translated_into_a_video(checkpoints, tmp_path):
     import av
-
     from test_inference import make_video
 
     make_video(tmp_path / "clip.mp4", frames=3, fps=5, with_audio=False)

@@ -23,7 +23,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 REQUIRED = os.environ.get("STYLECYCLE_REQUIRE_BROWSER") == "1"  # set by .ci/run: CI must not skip them
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None and not REQUIRED, reason="no chromium on this machine: `apt-get install chromium` (make test does)"),
+    pytest.mark.skipif(
+        CHROMIUM is None and not REQUIRED, reason="no chromium on this machine: `apt-get install chromium` (make test does)"
+    ),
 ]
 TIMEOUT_MS = 60_000
 

@@ -1,8 +1,8 @@
 import json
 
 import pytest
-from PIL import Image
 import torch
+from PIL import Image
 
 from conftest import tiny_config
 from stylecycle.config import ModelConfig
@@ -151,6 +151,7 @@ def test_mixed_precision_trains_on_the_cpu(demo_root, tmp_path, precision):
 
 def test_batches_are_the_same_whichever_process_loads_them(demo_root, tmp_path):
     """Pairing and augmentation depend on the seed and the step only, not on worker processes."""
+
     def first_batches(workers: int) -> list[torch.Tensor]:
         config = tiny_config(demo_root, tmp_path / f"run{workers}", max_steps=1)
         config.data.workers = workers

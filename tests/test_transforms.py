@@ -99,7 +99,11 @@ def test_the_cache_changes_speed_not_batches(demo_root, tmp_path):
 
 @pytest.mark.parametrize(
     "options,flag",
-    [({"preprocess": "scale_width", "batch_size": 2}, "--batch-size 1"), ({"crop_scale": 0.0}, "--crop-scale"), ({"rotate": -5.0}, "--rotate")],
+    [
+        ({"preprocess": "scale_width", "batch_size": 2}, "--batch-size 1"),
+        ({"crop_scale": 0.0}, "--crop-scale"),
+        ({"rotate": -5.0}, "--rotate"),
+    ],
 )
 def test_inconsistent_data_options_are_refused(options, flag):
     with pytest.raises(ConfigError, match=flag):

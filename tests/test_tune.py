@@ -17,8 +17,30 @@ from stylecycle.training.trainer import Trainer
 from stylecycle.tune import STUDY_FILE, STUDY_NAME, Param, Search, parse_param, read_space
 
 TINY = [
-    "--size", "24", "--load-size", "28", "--workers", "0", "--ngf", "4", "--ndf", "4", "--n-blocks", "1", "--n-layers-d", "2",
-    "--device", "cpu", "--precision", "fp32", "--sample-every", "0", "--trial-steps", "2", "--eval-every", "1",
+    "--size",
+    "24",
+    "--load-size",
+    "28",
+    "--workers",
+    "0",
+    "--ngf",
+    "4",
+    "--ndf",
+    "4",
+    "--n-blocks",
+    "1",
+    "--n-layers-d",
+    "2",
+    "--device",
+    "cpu",
+    "--precision",
+    "fp32",
+    "--sample-every",
+    "0",
+    "--trial-steps",
+    "2",
+    "--eval-every",
+    "1",
 ]
 
 
@@ -118,7 +140,10 @@ def test_an_interrupted_search_continues_from_its_study_and_reruns_the_cut_trial
 
 def test_trials_scoring_below_the_median_of_earlier_ones_are_stopped_early(demo_root, tmp_path, monkeypatch):
     monkeypatch.setattr(Search, "score", lambda self, trainer: 1.0 if trainer.run_dir.name == "trial_0002" else 10.0)
-    assert tune_cli(demo_root, tmp_path / "study", "--param", "lr=1e-4:1e-3", "--sampler", "random", "--trials", "3", "--trial-steps", "3") == 0
+    assert (
+        tune_cli(demo_root, tmp_path / "study", "--param", "lr=1e-4:1e-3", "--sampler", "random", "--trials", "3", "--trial-steps", "3")
+        == 0
+    )
     trials = load(tmp_path / "study").trials
     assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
     assert not (tmp_path / "study" / "trials" / "trial_0002" / "checkpoints" / "step_00000003.pt").exists()
@@ -135,7 +160,10 @@ def test_a_study_folder_is_not_reused_for_a_different_search(demo_root, tmp_path
     [
         (("--param", "lr=1e-4:1e-3", "--sampler", "grid"), "--sampler grid needs a list of values"),
         (("--sampler", "random"), "nothing to search"),
-        (("--param", "lr=1e-4,2e-4", "--objective", "fid", "--inception-weights", "/nowhere.pth"), "--objective fid: --inception-weights /nowhere.pth does not exist"),
+        (
+            ("--param", "lr=1e-4,2e-4", "--objective", "fid", "--inception-weights", "/nowhere.pth"),
+            "--objective fid: --inception-weights /nowhere.pth does not exist",
+        ),
         (("--param", "lr=1e-4,2e-4", "--param", "optim.lr=1e-3,2e-3"), "given twice: optim.lr"),
     ],
 )

@@ -21,9 +21,12 @@ ASYMMETRIC = {"lambda_a": 7.0, "lambda_b": 3.0, "lambda_identity": 0.3}
 def compare_with_reference(demo_root, run_dir, given: dict) -> None:
     """One step of the trainer and one of the reference, from the same weights and batch: the
     same losses and the same gradients on every parameter of all four networks."""
-    given = {**given, "data": {"root": demo_root, "size": 24, "load_size": 28, "workers": 0, "batch_size": 2, **given.get("data", {})},
-             "model": {**given.get("model", {}), **TINY},
-             "train": {**given.get("train", {}), "run_dir": run_dir, "device": "cpu", "precision": "fp32", "parallel_halves": False}}
+    given = {
+        **given,
+        "data": {"root": demo_root, "size": 24, "load_size": 28, "workers": 0, "batch_size": 2, **given.get("data", {})},
+        "model": {**given.get("model", {}), **TINY},
+        "train": {**given.get("train", {}), "run_dir": run_dir, "device": "cpu", "precision": "fp32", "parallel_halves": False},
+    }
     config = Config.from_recipe(given)
     torch.manual_seed(0)
     trainer = Trainer(config)
@@ -38,8 +41,13 @@ def compare_with_reference(demo_root, run_dir, given: dict) -> None:
     pools = {"a": ImagePool(optim.pool_size, seed=seed + 1), "b": ImagePool(optim.pool_size, seed=seed + 2)}
     torch.manual_seed(1)
     theirs = reference_cyclegan_update(
-        reference, torch.optim.Adam(reference.generators().parameters(), **adam), torch.optim.Adam(reference.discriminators().parameters(), **adam),
-        pools, real_a, real_b, d_first=optim.d_first,
+        reference,
+        torch.optim.Adam(reference.generators().parameters(), **adam),
+        torch.optim.Adam(reference.discriminators().parameters(), **adam),
+        pools,
+        real_a,
+        real_b,
+        d_first=optim.d_first,
     )
 
     assert ours.keys() == theirs.keys()

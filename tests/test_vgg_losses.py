@@ -55,9 +55,27 @@ def test_perceptual_and_style_losses_join_the_generator_loss_and_train(demo_root
     assert "vgg" not in trainer.state_dict()["networks"]
 
 
-def test_training_offline_with_style_loss_but_no_weights_stops_with_one_line_naming_the_file_and_where_it_goes(demo_root, tmp_path, capsys, monkeypatch):
+def test_training_offline_with_style_loss_but_no_weights_stops_with_one_line_naming_the_file_and_where_it_goes(
+    demo_root, tmp_path, capsys, monkeypatch
+):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "empty_cache"))
-    code = main(["train", "--data", str(demo_root), "--run-dir", str(tmp_path / "run"), "--lambda-style", "1", "--size", "24", "--load-size", "28", "--max-steps", "1"])
+    code = main(
+        [
+            "train",
+            "--data",
+            str(demo_root),
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--lambda-style",
+            "1",
+            "--size",
+            "24",
+            "--load-size",
+            "28",
+            "--max-steps",
+            "1",
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "vgg16-397923af.pth (for the perceptual and style losses) is not in the torch hub cache, and downloads are off" in err

@@ -76,7 +76,10 @@ def add_config_sections(parser: argparse.ArgumentParser, recipe: str | None) -> 
     """``--config FILE`` and one flag per field of the training config, its help showing the
     defaults of ``recipe`` where one is given."""
     parser.add_argument(
-        "--config", type=Path, metavar="FILE", help="a YAML config (such as the best.yaml `stylecycle tune` writes); flags given override it"
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="a YAML config (such as the best.yaml `stylecycle tune` writes); flags given override it",
     )
     defaults = Config.from_recipe({"train": {"recipe": recipe}} if recipe else {})
     for f in dataclasses.fields(Config):
@@ -101,7 +104,8 @@ def given_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 def build_parser(recipe: str | None = None) -> OneLineParser:
     parser = OneLineParser(prog="stylecycle", description="Unpaired image-to-image style transfer with CycleGAN.")
     parser.add_argument(
-        "--offline", action="store_true",
+        "--offline",
+        action="store_true",
         help=f"never download pretrained weights (VGG, Inception) into the torch hub cache; the same as {OFFLINE_ENV}=1",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
@@ -113,7 +117,9 @@ def build_parser(recipe: str | None = None) -> OneLineParser:
     add_section(translate, TranslateConfig, "translate")
 
     export = commands.add_parser(
-        "export", help="export one generator as ONNX, TorchScript or safetensors", description="Export a trained generator (checked against PyTorch)."
+        "export",
+        help="export one generator as ONNX, TorchScript or safetensors",
+        description="Export a trained generator (checked against PyTorch).",
     )
     export.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint file or run folder")
     export.add_argument("--output", type=Path, required=True, help="file to write (.onnx, .pt, .safetensors)")
@@ -122,13 +128,15 @@ def build_parser(recipe: str | None = None) -> OneLineParser:
     export.add_argument("--generator", choices=list_generators(), help="architecture of an original CycleGAN generator file")
 
     evaluate = commands.add_parser(
-        "evaluate", help="score translations: PSNR/SSIM against references, FID/KID against a target folder",
+        "evaluate",
+        help="score translations: PSNR/SSIM against references, FID/KID against a target folder",
         description="Score translated images (or translate with a checkpoint first): metrics.json, metrics.md and comparison.png.",
     )
     add_section(evaluate, EvaluateConfig, "evaluate")
 
     tune = commands.add_parser(
-        "tune", help="search hyper-parameters with Optuna: short training runs scored on a validation split",
+        "tune",
+        help="search hyper-parameters with Optuna: short training runs scored on a validation split",
         description="Search hyper-parameters: each trial trains --trial-steps steps with the training options given plus its "
         "parameters, and is scored on the validation split. --run-dir holds the study; run the command again to continue it.",
     )
@@ -136,7 +144,8 @@ def build_parser(recipe: str | None = None) -> OneLineParser:
     add_section(tune, TuneConfig, "tune")
 
     serve = commands.add_parser(
-        "serve", help="a web page to translate pictures and to train, in the browser",
+        "serve",
+        help="a web page to translate pictures and to train, in the browser",
         description="Serve a local web page (Gradio): a Translate tab and a Train tab.",
     )
     add_section(serve, ServeConfig, "serve")
@@ -147,7 +156,9 @@ def build_parser(recipe: str | None = None) -> OneLineParser:
     check.add_argument("root", type=Path, help="a dataset folder (with trainA/, trainB/, ...) or one folder of images")
 
     benchmark = commands.add_parser(
-        "make-benchmark", aliases=["make-demo"], help="build the demo dataset, a task with a known answer (no download)",
+        "make-benchmark",
+        aliases=["make-demo"],
+        help="build the demo dataset, a task with a known answer (no download)",
         description="Build the demo/benchmark dataset: photographs (A) and a documented stylisation of them (B), unpaired, "
         "with validation and test photographs and their true stylisations.",
     )
@@ -175,12 +186,25 @@ def run_translate(args: argparse.Namespace) -> None:
 
     config = TranslateConfig(**section_values(args, "translate")).validate()
     translator = Translator.from_checkpoint(
-        config.checkpoint, config.direction, config.device, config.precision, config.generator,  # type: ignore[arg-type]
-        channels_last=config.channels_last, max_pixels=config.max_pixels, tile=config.tile,
+        config.checkpoint,
+        config.direction,
+        config.device,
+        config.precision,
+        config.generator,  # type: ignore[arg-type]
+        channels_last=config.channels_last,
+        max_pixels=config.max_pixels,
+        tile=config.tile,
     )
     report = translate_files(
-        translator, config.input, config.output, fmt=config.format, quality=config.quality, batch_size=config.batch_size,  # type: ignore[arg-type]
-        skip_existing=config.skip_existing, side_by_side=config.side_by_side, temporal_smoothing=config.temporal_smoothing,
+        translator,
+        config.input,
+        config.output,
+        fmt=config.format,
+        quality=config.quality,
+        batch_size=config.batch_size,  # type: ignore[arg-type]
+        skip_existing=config.skip_existing,
+        side_by_side=config.side_by_side,
+        temporal_smoothing=config.temporal_smoothing,
     )
     notes = [f"skipped {len(report.skipped)} unreadable"] if report.skipped else []
     notes += [f"{report.existing} already there"] if report.existing else []
@@ -205,7 +229,10 @@ def run_evaluate(args: argparse.Namespace) -> None:
         print(f"reports for {len(result)} checkpoint(s) under {folder}; metrics against the step: {folder / 'over_training.png'}")
     else:
         print(result.to_markdown(), end="")
-        print(f"report: {folder / 'metrics.md'}, {folder / 'metrics.json'}" + (f", {folder / 'comparison.png'}" if (folder / "comparison.png").exists() else ""))
+        print(
+            f"report: {folder / 'metrics.md'}, {folder / 'metrics.json'}"
+            + (f", {folder / 'comparison.png'}" if (folder / "comparison.png").exists() else "")
+        )
 
 
 def run_tune(args: argparse.Namespace) -> None:
@@ -214,8 +241,10 @@ def run_tune(args: argparse.Namespace) -> None:
     base = Config.from_recipe(given_options(args))
     study, paths = tune(base, TuneConfig(**section_values(args, "tune")))
     print(paths["summary"].read_text(), end="")
-    print(f"best: trial {study.best_trial.number}, {study.best_trial.value:.4g}; config {paths['best']}; "
-          + ", ".join(str(paths[k]) for k in ("history", "importances") if k in paths))
+    print(
+        f"best: trial {study.best_trial.number}, {study.best_trial.value:.4g}; config {paths['best']}; "
+        + ", ".join(str(paths[k]) for k in ("history", "importances") if k in paths)
+    )
 
 
 def run_serve(args: argparse.Namespace) -> None:
@@ -249,7 +278,17 @@ def run_make_benchmark(args: argparse.Namespace) -> None:
     print(f"benchmark data written to {root} (valB/ and testB/ hold the true stylisations of valA/ and testA/)")
 
 
-COMMANDS = {"train": run_train, "translate": run_translate, "evaluate": run_evaluate, "tune": run_tune, "serve": run_serve, "export": run_export, "check-data": run_check_data, "make-benchmark": run_make_benchmark, "make-demo": run_make_benchmark}
+COMMANDS = {
+    "train": run_train,
+    "translate": run_translate,
+    "evaluate": run_evaluate,
+    "tune": run_tune,
+    "serve": run_serve,
+    "export": run_export,
+    "check-data": run_check_data,
+    "make-benchmark": run_make_benchmark,
+    "make-demo": run_make_benchmark,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

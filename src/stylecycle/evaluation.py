@@ -33,9 +33,9 @@ from .data.datasets import candidate_files
 from .data.io import pil_to_uint8, read_pil, save_pil
 from .errors import (
     CheckpointError,
+    ConfigError,
     DataError,
     ImageReadError,
-    ConfigError,
     StylecycleError,
     first_line,
 )
@@ -81,7 +81,9 @@ def inception_features(weights: Path | None = None) -> nn.Module:
     from torchmetrics.image.fid import NoTrainInceptionV3
 
     try:
-        network = NoTrainInceptionV3(name="inception-v3-compat", features_list=[str(INCEPTION_FEATURES)], feature_extractor_weights_path=str(path))
+        network = NoTrainInceptionV3(
+            name="inception-v3-compat", features_list=[str(INCEPTION_FEATURES)], feature_extractor_weights_path=str(path)
+        )
     except (RuntimeError, KeyError) as exc:
         raise MetricUnavailable(f"{path} does not hold torch-fidelity's Inception v3 weights: {first_line(exc)}") from exc
     return network
@@ -196,11 +198,20 @@ class Report:
         lines += [""] + notes if notes else []
         paired = [m for m in ("psnr", "ssim") if any(m in row for row in self.per_image)]
         if paired:
-            columns = [(key, f"{METRICS[m][0]}{suffix}") for suffix, prefix in (("", ""), (" identity", "identity_")) for m in paired
-                       for key in [prefix + m] if any(key in row for row in self.per_image)]
+            columns = [
+                (key, f"{METRICS[m][0]}{suffix}")
+                for suffix, prefix in (("", ""), (" identity", "identity_"))
+                for m in paired
+                for key in [prefix + m]
+                if any(key in row for row in self.per_image)
+            ]
             lines += ["", "| image | " + " | ".join(title for _, title in columns) + " |", "|---|" + "---:|" * len(columns)]
             for row in self.per_image:
-                lines.append(f"| {row['image']} | " + " | ".join(format_metric(key.removeprefix("identity_"), row.get(key), {}) for key, _ in columns) + " |")
+                lines.append(
+                    f"| {row['image']} | "
+                    + " | ".join(format_metric(key.removeprefix("identity_"), row.get(key), {}) for key, _ in columns)
+                    + " |"
+                )
         return "\n".join(lines) + "\n"
 
 
@@ -217,7 +228,9 @@ class Evaluator:
     ``target_features`` (the target domain's feature matrix) enables FID and KID, with
     ``features`` (the network that made it) applied to the translations and inputs."""
 
-    def __init__(self, features: nn.Module | None = None, target_features: torch.Tensor | None = None, *, sheet_images: int = SHEET_IMAGES) -> None:
+    def __init__(
+        self, features: nn.Module | None = None, target_features: torch.Tensor | None = None, *, sheet_images: int = SHEET_IMAGES
+    ) -> None:
         self.features, self.target_features = features, target_features
         self.sheet_images = sheet_images
 
@@ -247,7 +260,9 @@ class Evaluator:
                 report.summary[name] = {"images": max(len(scored), len(features)) if prefix else len(report.per_image), **means}
             if self.target_features is not None and (features or name == "translated"):
                 try:
-                    report.summary[name].update(distribution_scores(torch.cat(features) if features else torch.zeros(0, 0), self.target_features))
+                    report.summary[name].update(
+                        distribution_scores(torch.cat(features) if features else torch.zeros(0, 0), self.target_features)
+                    )
                 except MetricUnavailable as exc:
                     report.unavailable.update({"fid": str(exc), "kid": str(exc)})
         return report, sheet
@@ -267,6 +282,7 @@ class Evaluator:
 def comparison_sheet(rows: list[list[tuple[str, Image.Image]]]) -> Image.Image:
     """One row per image (input | translation | reference), scaled to a common height, with the
     column titles on top: the picture to judge the scores by."""
+
     def scaled(image: Image.Image) -> Image.Image:
         return image.resize((max(1, round(image.width * SHEET_HEIGHT / image.height)), SHEET_HEIGHT), Image.Resampling.LANCZOS)
 
@@ -356,4 +372,3 @@ def load_features(weights: Path | None, report: Report) -> nn.Module | None:
         report.unavailable.update({"fid": str(exc), "kid": str(exc)})
         log.warning("evaluate: FID and KID unavailable: %s", exc)
         return None
-

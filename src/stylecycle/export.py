@@ -64,7 +64,9 @@ def export_onnx(network: nn.Module, path: Path) -> float:
     height, width = torch.export.Dim("height", min=min_side), torch.export.Dim("width", min=min_side)
     example = check_images(min_side)[0]
     try:
-        program = torch.onnx.export(network, (example,), dynamo=True, dynamic_shapes=({2: height, 3: width},), input_names=["image"], output_names=["translated"])
+        program = torch.onnx.export(
+            network, (example,), dynamo=True, dynamic_shapes=({2: height, 3: width},), input_names=["image"], output_names=["translated"]
+        )
     except Exception as exc:  # noqa: BLE001 - the exporter's failures are many and deep
         raise StylecycleError(f"ONNX export failed: {first_line(exc)}") from exc
     with atomic_path(path) as tmp:
@@ -84,9 +86,7 @@ def export_torchscript(network: nn.Module, path: Path) -> float:
     return check_parity("TorchScript", network, loaded, network.min_side)
 
 
-def export_generator(
-    checkpoint: Path, output: Path, fmt: ExportFormat, direction: Direction = "a2b", generator: str | None = None
-) -> Path:
+def export_generator(checkpoint: Path, output: Path, fmt: ExportFormat, direction: Direction = "a2b", generator: str | None = None) -> Path:
     """Write the ``direction`` generator of ``checkpoint`` to ``output`` in format ``fmt``."""
     network, model = load_generator(checkpoint, direction, generator)
     network = network.eval().float()

@@ -16,13 +16,12 @@ from PIL import Image
 from torch import nn
 
 from .config import Direction
-from .precision import Precision
 from .data.io import pil_to_tensor, tensor_to_pil, to_rgb
 from .device import memory_format, resolve_device
 from .errors import ConfigError
 from .generator_files import load_generator
 from .memory import reusing_freed_memory
-from .precision import autocast, resolve_precision
+from .precision import Precision, autocast, resolve_precision
 from .tiling import translate_tiled
 
 # Up to this many pixels an image goes through the network whole (about 1 GB of activations at
@@ -66,7 +65,7 @@ class Translator:
         generator: str | None = None,
         channels_last: bool | None = None,
         **tiling: int,
-    ) -> "Translator":
+    ) -> Translator:
         """A translator for ``direction`` of the checkpoint at ``path`` (see :func:`load_generator`)."""
         network, _ = load_generator(path, direction, generator)
         return cls(network, resolve_device(device), precision, channels_last=channels_last, **tiling)
@@ -93,13 +92,19 @@ class Translator:
         if height * width <= self.max_pixels:
             out = self._run(batch.to(self.device)).float().to(image.device)
         else:
-            out = torch.stack([
-                translate_tiled(
-                    self._run, one.float().cpu(),
-                    tile=self.tile, overlap=self.overlap, statistics_pixels=self.max_pixels, device=self.device,
-                ).to(image.device)
-                for one in batch
-            ])
+            out = torch.stack(
+                [
+                    translate_tiled(
+                        self._run,
+                        one.float().cpu(),
+                        tile=self.tile,
+                        overlap=self.overlap,
+                        statistics_pixels=self.max_pixels,
+                        device=self.device,
+                    ).to(image.device)
+                    for one in batch
+                ]
+            )
         return out[0] if image.dim() == 3 else out
 
     def _run(self, batch: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,6 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-
 Scores = list[torch.Tensor]
 GanLoss = Literal["lsgan", "vanilla", "hinge", "wgangp"]
 CycleLoss = Literal["l1", "mse"]
@@ -96,7 +95,9 @@ def perceptual_loss(output: dict[str, torch.Tensor], target: dict[str, torch.Ten
 def style_loss(output: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> torch.Tensor:
     """Mean squared distance between the Gram matrices of each output image and the mean Gram
     matrix of the target images (a batch of the target domain), averaged over the layers."""
-    return torch.stack([
-        F.mse_loss(gram_matrix(output[k]), gram_matrix(target[k]).mean(0, keepdim=True).expand(output[k].shape[0], -1, -1))
-        for k in output
-    ]).mean()
+    return torch.stack(
+        [
+            F.mse_loss(gram_matrix(output[k]), gram_matrix(target[k]).mean(0, keepdim=True).expand(output[k].shape[0], -1, -1))
+            for k in output
+        ]
+    ).mean()

@@ -49,7 +49,9 @@ def weights_file(url: str, given: Path | str | None, *, needed_for: str, flag: s
         return cached
     advice = f"download {url} and put it in {cached.parent}, or pass it with {flag}"
     if offline():
-        raise ConfigError(f"{cached.name} (for {needed_for}) is not in the torch hub cache, and downloads are off ({OFFLINE_ENV}): {advice}")
+        raise ConfigError(
+            f"{cached.name} (for {needed_for}) is not in the torch hub cache, and downloads are off ({OFFLINE_ENV}): {advice}"
+        )
     match = HASH_IN_NAME.search(cached.name) if hash_in_name else None
     cached.parent.mkdir(parents=True, exist_ok=True)
     log.info("downloading %s into %s (once: later runs read it from there)", url, cached.parent)

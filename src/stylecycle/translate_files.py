@@ -96,10 +96,7 @@ def plan_outputs(source: Path, output: Path, fmt: OutputFormat) -> list[tuple[Pa
     counts: dict[Path, int] = {}
     for _, target in pairs:
         counts[target] = counts.get(target, 0) + 1
-    return [
-        (path, output / (target if counts[target] == 1 else target.with_name(path.name + target.suffix)))
-        for path, target in pairs
-    ]
+    return [(path, output / (target if counts[target] == 1 else target.with_name(path.name + target.suffix))) for path, target in pairs]
 
 
 def translate_files(
@@ -139,7 +136,9 @@ def translate_files(
     return report
 
 
-def batches(jobs: list[tuple[Path, Path]], batch_size: int, max_pixels: int, report: Report) -> Iterator[list[tuple[Path, Path, Image.Image]]]:
+def batches(
+    jobs: list[tuple[Path, Path]], batch_size: int, max_pixels: int, report: Report
+) -> Iterator[list[tuple[Path, Path, Image.Image]]]:
     """Consecutive readable images of one size, up to ``batch_size`` at a time (an image too big
     to go through whole is tiled, alone); unreadable ones are logged, counted and left out."""
     pending: list[tuple[Path, Path, Image.Image]] = []

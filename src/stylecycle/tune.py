@@ -73,7 +73,7 @@ class Param:
     def name(self) -> str:
         return f"{self.section}.{self.field}"
 
-    def suggest(self, trial: "optuna.Trial") -> Any:
+    def suggest(self, trial: optuna.Trial) -> Any:
         if self.choices:
             return trial.suggest_categorical(self.name, list(self.choices))
         if self.is_int():
@@ -95,7 +95,9 @@ def find_option(name: str) -> tuple[str, str]:
     candidates = [(s, f.name) for s, cls in sections.items() for f in dataclasses.fields(cls) if name in (f.name, f"{s}.{f.name}")]
     if len(candidates) != 1:
         problem = "is ambiguous" if candidates else "is not a training option"
-        raise ConfigError(f"search parameter {name!r} {problem}; use one of the names of `stylecycle train --help`, e.g. lr, lambda_cycle, generator")
+        raise ConfigError(
+            f"search parameter {name!r} {problem}; use one of the names of `stylecycle train --help`, e.g. lr, lambda_cycle, generator"
+        )
     if candidates[0][1] in RUN_OPTIONS:
         raise ConfigError(f"search parameter {name!r} cannot be searched")
     return candidates[0]
@@ -110,12 +112,16 @@ def make_param(name: str, choices: list[Any] | None = None, low: Any = None, hig
         if choices is not None:
             if not choices:
                 raise ValueError("no values given")
-            return Param(section, fname, choices=tuple(coerce_field(Config.__dataclass_fields__[section].default_factory, fname, c) for c in choices))  # type: ignore[misc]
+            return Param(
+                section, fname, choices=tuple(coerce_field(Config.__dataclass_fields__[section].default_factory, fname, c) for c in choices)
+            )  # type: ignore[misc]
         low, high = float(low), float(high)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"search parameter {name}: {exc}") from exc
     if not low < high or (log and low <= 0):
-        raise ConfigError(f"search parameter {name}: the range needs low < high{' and low > 0 (log scale)' if log else ''}, got {low}:{high}")
+        raise ConfigError(
+            f"search parameter {name}: the range needs low < high{' and low > 0 (log scale)' if log else ''}, got {low}:{high}"
+        )
     return Param(section, fname, low=low, high=high, log=log)
 
 
@@ -181,7 +187,9 @@ class Validation:
             references = image_files(val_b, "--val-b")
             missing = sorted(set(inputs) - set(references))
             if missing:
-                raise DataError(f"--objective {self.objective} needs the true translation of every --val-a image in --val-b; missing: {', '.join(missing[:3])}")
+                raise DataError(
+                    f"--objective {self.objective} needs the true translation of every --val-a image in --val-b; missing: {', '.join(missing[:3])}"
+                )
             self.references = {key: read_pil(references[key]) for key in inputs}
         else:
             try:
@@ -228,7 +236,7 @@ class Search:
         self.folder = Path(base.train.run_dir)  # type: ignore[arg-type]
         self.validation = Validation(tune, base.data.root)
 
-    def study(self) -> "optuna.Study":
+    def study(self) -> optuna.Study:
         optuna = self.optuna
         self.folder.mkdir(parents=True, exist_ok=True)
         seed = self.base.train.seed
@@ -244,7 +252,9 @@ class Search:
             sampler = sampler_cls(seed=seed + done_before)
         pruner = optuna.pruners.MedianPruner(n_startup_trials=2) if self.tune.prune else optuna.pruners.NopPruner()
         direction = "maximize" if self.tune.objective in MAXIMISED else "minimize"
-        study = optuna.create_study(study_name=STUDY_NAME, storage=storage, load_if_exists=True, direction=direction, sampler=sampler, pruner=pruner)
+        study = optuna.create_study(
+            study_name=STUDY_NAME, storage=storage, load_if_exists=True, direction=direction, sampler=sampler, pruner=pruner
+        )
         described = {"objective": self.tune.objective, "sampler": self.tune.sampler, "space": sorted(map(repr, self.space))}
         if study.user_attrs.get("search") not in (None, described):
             raise ConfigError(f"{self.folder / STUDY_FILE} holds a different search ({study.user_attrs['search']}); use another --run-dir")
@@ -252,7 +262,7 @@ class Search:
         self.retry_interrupted(study)
         return study
 
-    def retry_interrupted(self, study: "optuna.Study") -> None:
+    def retry_interrupted(self, study: optuna.Study) -> None:
         """Trials cut off by an interruption (or left running by a killed process) are marked
         failed and, except under grid search (which revisits unfinished points by itself), queued
         to run again with the same parameters."""
@@ -267,13 +277,15 @@ class Search:
                 retried.add(trial.number)
         study.set_user_attr("retried", sorted(retried))
 
-    def objective(self, trial: "optuna.Trial") -> float:
+    def objective(self, trial: optuna.Trial) -> float:
         from .training.trainer import Trainer
 
         params = {p.name: p.suggest(trial) for p in self.space}
         run_dir = self.folder / "trials" / f"trial_{trial.number:04d}"
         try:
-            trainer = Trainer(with_params(self.base, params, run_dir=run_dir, resume=None, max_steps=self.tune.trial_steps, save_every=0, keep_last=1))
+            trainer = Trainer(
+                with_params(self.base, params, run_dir=run_dir, resume=None, max_steps=self.tune.trial_steps, save_every=0, keep_last=1)
+            )
         except ConfigError:  # parameters that do not go together (a failed trial, not one to retry)
             trial.set_user_attr("interrupted", False)
             raise
@@ -285,7 +297,9 @@ class Search:
             value = self.score(trainer)
             trial.report(value, trainer.step)
             if trial.should_prune():
-                raise self.optuna.TrialPruned(f"{self.tune.objective} {value:.4g} at step {trainer.step}, below the median of earlier trials")
+                raise self.optuna.TrialPruned(
+                    f"{self.tune.objective} {value:.4g} at step {trainer.step}, below the median of earlier trials"
+                )
 
         try:
             trainer.run(after_step)
@@ -297,13 +311,13 @@ class Search:
         log.info("trial %d: %s = %.4g", trial.number, self.tune.objective, value)
         return value
 
-    def score(self, trainer: "Trainer") -> float:
+    def score(self, trainer: Trainer) -> float:
         value = self.validation.score(trainer.model.G_ab, trainer.device, trainer.precision)
         if not math.isfinite(value):
             raise self.optuna.TrialPruned(f"{self.tune.objective} is {value}")
         return value
 
-    def run(self) -> "optuna.Study":
+    def run(self) -> optuna.Study:
         study = self.study()
         TrialState = self.optuna.trial.TrialState
         wanted = self.tune.trials or (math.prod(len(p.choices) for p in self.space) if self.tune.sampler == "grid" else DEFAULT_TRIALS)
@@ -314,14 +328,16 @@ class Search:
             for t in study.get_trials(deepcopy=False)
         )
         if finished < wanted:
-            log.info("tune: %d of %d trials finished; running %d more (study %s)", finished, wanted, wanted - finished, self.folder / STUDY_FILE)
+            log.info(
+                "tune: %d of %d trials finished; running %d more (study %s)", finished, wanted, wanted - finished, self.folder / STUDY_FILE
+            )
             try:
                 study.optimize(self.objective, n_trials=wanted - finished, catch=(ConfigError,))
             except TrainingInterrupted as stop:
                 raise TrainingInterrupted(self.folder / STUDY_FILE, "run the same command again to continue the search") from stop
         return study
 
-    def write_results(self, study: "optuna.Study") -> dict[str, Path]:
+    def write_results(self, study: optuna.Study) -> dict[str, Path]:
         """summary.md, best.yaml and the plots."""
         from .atomic import atomic_path
 
@@ -333,15 +349,19 @@ class Search:
         with atomic_path(paths["summary"]) as tmp:
             tmp.write_text(summary_table(study, self.space, self.tune.objective, self.validation.baseline))
         best = study.best_trial
-        write_config_file(with_params(self.base, best.params, run_dir=None, resume=None), paths["best"], header=(
-            f"The best of {len(complete)} finished trials of `stylecycle tune` in {self.folder}: trial {best.number}, "
-            f"{self.tune.objective} {best.value:.4g} on the validation split after {self.tune.trial_steps} steps.\n"
-            f"Train with it: stylecycle train --config {paths['best']} --run-dir RUN_DIR"
-        ))
+        write_config_file(
+            with_params(self.base, best.params, run_dir=None, resume=None),
+            paths["best"],
+            header=(
+                f"The best of {len(complete)} finished trials of `stylecycle tune` in {self.folder}: trial {best.number}, "
+                f"{self.tune.objective} {best.value:.4g} on the validation split after {self.tune.trial_steps} steps.\n"
+                f"Train with it: stylecycle train --config {paths['best']} --run-dir RUN_DIR"
+            ),
+        )
         paths.update(self.plots(study))
         return paths
 
-    def plots(self, study: "optuna.Study") -> dict[str, Path]:
+    def plots(self, study: optuna.Study) -> dict[str, Path]:
         from optuna.visualization import matplotlib as optuna_plots
 
         paths = {}
@@ -357,12 +377,14 @@ class Search:
         return paths
 
 
-def summary_table(study: "optuna.Study", space: list[Param], objective: str, baseline: float) -> str:
+def summary_table(study: optuna.Study, space: list[Param], objective: str, baseline: float) -> str:
     """Markdown: the identity baseline, then one row per trial, the best marked."""
     best = study.best_trial.number if study.best_trials else None
     lines = [
-        f"Validation {objective} of the untranslated inputs (identity baseline): {baseline:.4g}", "",
-        f"| trial | state | {objective} | " + " | ".join(p.field for p in space) + " |", "|---:|---|---:|" + "---|" * len(space),
+        f"Validation {objective} of the untranslated inputs (identity baseline): {baseline:.4g}",
+        "",
+        f"| trial | state | {objective} | " + " | ".join(p.field for p in space) + " |",
+        "|---:|---|---:|" + "---|" * len(space),
     ]
     for trial in study.trials:
         value = "" if trial.value is None else f"{trial.value:.4g}"
@@ -375,9 +397,8 @@ def summary_table(study: "optuna.Study", space: list[Param], objective: str, bas
     return "\n".join(lines) + "\n"
 
 
-def tune(base: Config, tune_config: TuneConfig) -> tuple["optuna.Study", dict[str, Path]]:
+def tune(base: Config, tune_config: TuneConfig) -> tuple[optuna.Study, dict[str, Path]]:
     """Run (or continue) the search and write its results."""
     search = Search(base, tune_config)
     study = search.run()
     return study, search.write_results(study)
-

@@ -38,7 +38,7 @@ def _encoder(av) -> str:
     raise ConfigError("this FFmpeg build has no H.264 or MPEG-4 encoder")
 
 
-def translate_video(translator: "Translator", source: Path, target: Path, *, smoothing: float = 0.0, side_by_side: bool = False) -> int:
+def translate_video(translator: Translator, source: Path, target: Path, *, smoothing: float = 0.0, side_by_side: bool = False) -> int:
     """Translate every frame of ``source`` into an MP4 at ``target`` (written atomically) with the
     same frame rate and the first audio track copied unchanged; returns the number of frames.
 

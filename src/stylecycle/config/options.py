@@ -45,7 +45,8 @@ def direction_option(when: str = "") -> Any:
 
 def inception_weights_option() -> Any:
     return option(
-        None, "torch-fidelity's Inception weights file for FID and KID; default: its file in the torch hub cache, downloaded there if missing"
+        None,
+        "torch-fidelity's Inception weights file for FID and KID; default: its file in the torch hub cache, downloaded there if missing",
     )
 
 

@@ -47,9 +47,7 @@ UNCROPPED = ("scale_width", "none")
 
 @dataclass
 class DataConfig:
-    root: Path | None = option(
-        None, "dataset folder holding trainA/ and trainB/ (the public CycleGAN layout)", flag="--data"
-    )
+    root: Path | None = option(None, "dataset folder holding trainA/ and trainB/ (the public CycleGAN layout)", flag="--data")
     data_a: Path | None = option(None, "folder of domain-A training images (instead of --data)")
     data_b: Path | None = option(None, "folder of domain-B training images (instead of --data)")
     preprocess: Preprocess = option(
@@ -115,9 +113,7 @@ class ModelConfig:
     n_layers_d: int = option(3, "stride-2 layers of the PatchGAN discriminators (3 gives 70x70 patches)")
     d_scales: int = option(2, "image scales (full, half, ...) judged by the multiscale discriminator")
     spectral_norm: bool = option(False, "spectral normalisation of every discriminator convolution")
-    norm: Norm = option(
-        "instance", "normalisation in all networks: instance, batch, sync_batch (statistics over all DDP ranks) or none"
-    )
+    norm: Norm = option("instance", "normalisation in all networks: instance, batch, sync_batch (statistics over all DDP ranks) or none")
     norm_affine: bool = option(False, "learnable gamma and beta for InstanceNorm")
     init: Init = option("normal", "weight initialisation of all networks")
     init_gain: float = option(0.02, "standard deviation (normal) or gain (xavier, orthogonal) of the initialisation")
@@ -152,12 +148,15 @@ class LossConfig:
     lambda_b: float | None = option(None, "weight of the B -> A -> B cycle, overriding --lambda-cycle")
     lambda_identity: float = option(0.5, "weight of the identity loss, as a fraction of the cycle weight")
     lambda_perceptual: float = option(0.0, "weight of the perceptual loss: VGG features of each translation against its input")
-    lambda_style: float = option(0.0, "weight of the style loss: Gram matrices of VGG features of each translation against the target domain's images")
+    lambda_style: float = option(
+        0.0, "weight of the style loss: Gram matrices of VGG features of each translation against the target domain's images"
+    )
     vgg: Vgg = option("vgg16", "the VGG network of the perceptual and style losses")
     perceptual_layers: str = option("relu2_2", "comma-separated VGG layers of the perceptual loss")
     style_layers: str = option("relu1_2,relu2_2,relu3_3,relu4_3", "comma-separated VGG layers of the style loss")
     vgg_weights: Path | None = option(
-        None, "ImageNet weights of the VGG (a torchvision .pth file); default: torchvision's file in the torch hub cache. Never downloaded"
+        None,
+        "ImageNet weights of the VGG (a torchvision .pth file); default: torchvision's file in the torch hub cache, downloaded there if missing",
     )
 
     def validate(self) -> None:
@@ -256,7 +255,7 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
-    def validate(self) -> "Config":
+    def validate(self) -> Config:
         for section in sections(self):
             section.validate()
         smallest = smallest_training_side(self.model)
@@ -268,7 +267,7 @@ class Config:
         return self
 
     @classmethod
-    def from_recipe(cls, given: dict[str, dict[str, Any]]) -> "Config":
+    def from_recipe(cls, given: dict[str, dict[str, Any]]) -> Config:
         """The config of ``given`` ({section: {field: value}}, the options typed), on top of the
         defaults of the recipe it names: a recipe only sets defaults, any given option wins."""
         recipe = given.get("train", {}).get("recipe", TrainConfig.recipe)
@@ -277,22 +276,25 @@ class Config:
         merged = {name: {**RECIPES[recipe].get(name, {}), **given.get(name, {})} for name in {*RECIPES[recipe], *given}}
         return cls().updated(merged)
 
-    def updated(self, overrides: dict[str, dict[str, Any]]) -> "Config":
+    def updated(self, overrides: dict[str, dict[str, Any]]) -> Config:
         """A copy with some fields replaced, given as ``{section: {field: value}}``."""
-        return Config(**{
-            f.name: dataclasses.replace(section, **overrides.get(f.name, {}))
-            for f, section in zip(dataclasses.fields(self), sections(self))
-        })
-
-
+        return Config(
+            **{
+                f.name: dataclasses.replace(section, **overrides.get(f.name, {}))
+                for f, section in zip(dataclasses.fields(self), sections(self))
+            }
+        )
 
 
 @dataclass
 class TranslateConfig:
     checkpoint: Path | None = option(
-        None, "a checkpoint file, a run folder (its newest checkpoint), an exported .safetensors file, or an original CycleGAN generator file"
+        None,
+        "a checkpoint file, a run folder (its newest checkpoint), an exported .safetensors file, or an original CycleGAN generator file",
     )
-    input: Path | None = option(None, "an image or video file, a folder (searched recursively, mirrored) or a quoted glob such as 'photos/**/*.jpg'")
+    input: Path | None = option(
+        None, "an image or video file, a folder (searched recursively, mirrored) or a quoted glob such as 'photos/**/*.jpg'"
+    )
     output: Path | None = option(None, "folder for the translations (same names, sub-folders mirrored)")
     direction: Direction = direction_option()
     device: str = device_option()
@@ -308,13 +310,15 @@ class TranslateConfig:
     batch_size: int = option(1, "images of the same size translated together")
     skip_existing: bool = option(False, "leave inputs whose output already exists (to continue an interrupted run)")
     side_by_side: bool = option(False, "write the input and its translation side by side, for comparison")
-    max_pixels: int = option(1024 * 1024, "larger images are translated in overlapping tiles with shared statistics (bounded memory, no seams)")
+    max_pixels: int = option(
+        1024 * 1024, "larger images are translated in overlapping tiles with shared statistics (bounded memory, no seams)"
+    )
     tile: int = option(512, "tile side in pixels, for images above --max-pixels")
     temporal_smoothing: float = option(
         0.0, "videos: blend each translated frame with this fraction of the previous output, which reduces flicker (0 to 0.9)"
     )
 
-    def validate(self) -> "TranslateConfig":
+    def validate(self) -> TranslateConfig:
         check_choices(self)
         for name in ("checkpoint", "input", "output"):
             if getattr(self, name) is None:
@@ -340,7 +344,9 @@ class EvaluateConfig:
         None, "folder of the untranslated inputs (same names): the comparison sheet's first column and the identity baseline"
     )
     checkpoint: Path | None = option(None, "a checkpoint or run folder: translate --inputs with it, then score the result")
-    all_checkpoints: bool = option(False, "with a run folder as --checkpoint: score every checkpoint it kept, to see the metrics over training")
+    all_checkpoints: bool = option(
+        False, "with a run folder as --checkpoint: score every checkpoint it kept, to see the metrics over training"
+    )
     report: Path | None = option(
         None, "folder for metrics.json, metrics.md, comparison.png (and the translations); default: RUN/evaluation or OUTPUTS_evaluation"
     )
@@ -350,7 +356,7 @@ class EvaluateConfig:
     inception_weights: Path | None = inception_weights_option()
     sheet_images: int = option(8, "images (rows) on the comparison sheet")
 
-    def validate(self) -> "EvaluateConfig":
+    def validate(self) -> EvaluateConfig:
         if (self.outputs is None) == (self.checkpoint is None):
             raise ConfigError("give either --outputs (translated images) or --checkpoint with --inputs (to translate them first)")
         if self.checkpoint is not None and self.inputs is None:
@@ -362,26 +368,32 @@ class EvaluateConfig:
         non_negative(self, "sheet_images")
         return self
 
+
 @dataclass
 class TuneConfig:
     param: tuple[str, ...] = option(
-        (), "a parameter to search, repeatable: NAME=V1,V2,... (choices), NAME=LOW:HIGH (a range; whole numbers make it "
-        "an integer range) or NAME=LOW:HIGH:log; NAME is any training option, e.g. lr, lambda_cycle, generator, rotate"
+        (),
+        "a parameter to search, repeatable: NAME=V1,V2,... (choices), NAME=LOW:HIGH (a range; whole numbers make it "
+        "an integer range) or NAME=LOW:HIGH:log; NAME is any training option, e.g. lr, lambda_cycle, generator, rotate",
     )
     space: Path | None = option(None, "a YAML file of parameters to search: NAME: [V1, V2] or NAME: {low: X, high: Y, log: true}")
     sampler: Sampler = option("tpe", "how trials pick parameters: tpe (Bayesian), random, or grid (every combination of the choices)")
-    trials: int | None = option(None, "finished trials wanted, counting those of an earlier, interrupted run (default: the grid's size, or 20)")
+    trials: int | None = option(
+        None, "finished trials wanted, counting those of an earlier, interrupted run (default: the grid's size, or 20)"
+    )
     trial_steps: int = option(500, "training steps of each trial")
     objective: Objective = option(
         "psnr", "what a trial is scored by on the validation split: psnr or ssim against valB/ (paired by name), fid or kid against valB/"
     )
-    eval_every: int = option(100, "steps between a trial's validation scores; trials scoring below the median of earlier ones at the same step are stopped")
+    eval_every: int = option(
+        100, "steps between a trial's validation scores; trials scoring below the median of earlier ones at the same step are stopped"
+    )
     prune: bool = option(True, "stop unpromising trials early (median pruning)")
     val_a: Path | None = option(None, "validation images to translate (default: valA/ beside --data's trainA/)")
     val_b: Path | None = option(None, "their true translations for psnr/ssim, or target-domain images for fid/kid (default: valB/)")
     inception_weights: Path | None = inception_weights_option()
 
-    def validate(self) -> "TuneConfig":
+    def validate(self) -> TuneConfig:
         positive(self, "trial_steps", "eval_every")
         if self.trials is not None:
             positive(self, "trials")
@@ -399,7 +411,7 @@ class ServeConfig:
     max_pixels: int = option(40_000_000, "largest image a browser may upload, in pixels (decoded only below it)")
     max_files: int = option(50, "most files translated in one request")
 
-    def validate(self) -> "ServeConfig":
+    def validate(self) -> ServeConfig:
         positive(self, "port", "max_upload_mb", "max_pixels", "max_files")
         if not Path(self.data_root).is_dir():
             raise ConfigError(f"--data-root {self.data_root} is not a folder")

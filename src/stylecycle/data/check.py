@@ -27,9 +27,7 @@ class FolderReport:
         if self.sizes:
             pixels = sorted(self.sizes, key=lambda s: s[0] * s[1])
             median = pixels[len(pixels) // 2]
-            out.append(
-                f"  sizes: smallest {fmt(pixels[0])}, median {fmt(median)}, largest {fmt(pixels[-1])}"
-            )
+            out.append(f"  sizes: smallest {fmt(pixels[0])}, median {fmt(median)}, largest {fmt(pixels[-1])}")
             out.append("  modes: " + ", ".join(f"{mode} {count}" for mode, count in self.modes.most_common()))
         out += [f"  skipped {path.relative_to(scan.folder)}: {reason}" for path, reason in scan.skipped]
         return out

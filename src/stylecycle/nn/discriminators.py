@@ -26,7 +26,9 @@ class PatchDiscriminator(nn.Module):
     instead of the whole image needs fewer parameters and works at any image size.
     """
 
-    def __init__(self, in_channels: int = 3, *, ndf: int = 64, n_layers: int = 3, norm: NormLayer | None = None, use_bias: bool = True) -> None:
+    def __init__(
+        self, in_channels: int = 3, *, ndf: int = 64, n_layers: int = 3, norm: NormLayer | None = None, use_bias: bool = True
+    ) -> None:
         super().__init__()
         norm = norm or instance_norm()
         layers: list[nn.Module] = [nn.Conv2d(in_channels, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]

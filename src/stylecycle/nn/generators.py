@@ -64,7 +64,9 @@ def upsampling(upsample: Upsample, in_channels: int, out_channels: int, kernel: 
         padding, output_padding = (1, 1) if kernel == 3 else (1, 0)
         return nn.ConvTranspose2d(in_channels, out_channels, kernel, stride=2, padding=padding, output_padding=output_padding, bias=bias)
     if upsample == "resize-conv":
-        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), ReflectionPad2d(1), nn.Conv2d(in_channels, out_channels, 3, bias=bias))
+        return nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="nearest"), ReflectionPad2d(1), nn.Conv2d(in_channels, out_channels, 3, bias=bias)
+        )
     raise ValueError(f"unknown upsampling {upsample!r}")
 
 
@@ -185,7 +187,15 @@ class UnetSkipBlock(nn.Module):
         elif submodule is None:  # innermost
             layers = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True), upsampling(upsample, inner, outer, 4, use_bias), norm(outer)]
         else:
-            layers = [nn.LeakyReLU(0.2, True), down, norm(inner), submodule, nn.ReLU(True), upsampling(upsample, inner * 2, outer, 4, use_bias), norm(outer)]
+            layers = [
+                nn.LeakyReLU(0.2, True),
+                down,
+                norm(inner),
+                submodule,
+                nn.ReLU(True),
+                upsampling(upsample, inner * 2, outer, 4, use_bias),
+                norm(outer),
+            ]
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
         self.model = nn.Sequential(*layers)  # type: ignore[arg-type]

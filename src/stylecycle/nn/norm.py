@@ -10,17 +10,16 @@ large image (:func:`measuring_statistics`, :func:`imposing_statistics`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
-from typing import Callable, Literal
+from typing import Literal
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
-
 
 NormLayer = Callable[[int], nn.Module]
 Norm = Literal["instance", "batch", "sync_batch", "none"]
@@ -198,4 +197,3 @@ def to_sync_batch_norm(module: nn.Module) -> nn.Module:
         else:
             to_sync_batch_norm(child)
     return module
-

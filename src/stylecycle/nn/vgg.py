@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import Literal
 
 import torch
@@ -16,7 +15,10 @@ Vgg = Literal["vgg16", "vgg19"]
 # torchvision's ImageNet weights of each VGG (torchvision.models.VGG16_Weights.IMAGENET1K_V1 and
 # VGG19's, whose file names are what the torch hub cache holds), spelled out so that naming
 # them does not import torchvision's models.
-WEIGHTS_URLS = {"vgg16": "https://download.pytorch.org/models/vgg16-397923af.pth", "vgg19": "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"}
+WEIGHTS_URLS = {
+    "vgg16": "https://download.pytorch.org/models/vgg16-397923af.pth",
+    "vgg19": "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
+}
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
@@ -40,7 +42,9 @@ def load_vgg_state(arch: Vgg, path: Path | None) -> dict[str, torch.Tensor]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same one-line answer
-        raise ConfigError(f"{path} is not a readable {arch} weights file ({type(exc).__name__}); pass torchvision's {Path(WEIGHTS_URLS[arch]).name}") from exc
+        raise ConfigError(
+            f"{path} is not a readable {arch} weights file ({type(exc).__name__}); pass torchvision's {Path(WEIGHTS_URLS[arch]).name}"
+        ) from exc
 
 
 class VggFeatures(nn.Module):
@@ -67,7 +71,7 @@ class VggFeatures(nn.Module):
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
-    def train(self, mode: bool = True) -> "VggFeatures":
+    def train(self, mode: bool = True) -> VggFeatures:
         return super().train(False)  # always the frozen, evaluation-mode network
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -12,8 +12,9 @@ import logging
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import gradio as gr
 
@@ -32,6 +33,7 @@ REFRESH_S = 2.0
 
 def shown_to_user(handler: Callable[..., Any]) -> Callable[..., Any]:
     """Errors a user can cause become Gradio's error message (one line), not a traceback."""
+
     @functools.wraps(handler)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -54,7 +56,7 @@ def build_app(config: ServeConfig) -> tuple[Any, list[str]]:
         return gr.update(choices=found, value=found[0] if found else None)
 
     @shown_to_user
-    def translate(uploads: list[str] | None, model: str, direction: str, progress: Any = gr.Progress(track_tqdm=True)) -> tuple:
+    def translate(uploads: list[str] | None, model: str, direction: str, progress: Any = gr.Progress(track_tqdm=True)) -> tuple:  # noqa: B008 - how Gradio hands a progress tracker
         translator = models.get(model, direction)
         result = translate_uploads(list(uploads or []), translator, direction, limits, work_root / uuid.uuid4().hex)
         images = [(str(source), str(output)) for source, output in result.pairs if source.suffix.lower() not in VIDEO_EXTENSIONS]
@@ -79,8 +81,11 @@ def build_app(config: ServeConfig) -> tuple[Any, list[str]]:
         if uploads_a or uploads_b:
             if not (uploads_a and uploads_b):
                 raise Refused("upload images for both domains, A and B")
-            refused = [message for files, domain in ((uploads_a, "A"), (uploads_b, "B"))
-                       for message in accept_uploads(files, run_dir / "data" / domain, limits, kinds=("image",))]
+            refused = [
+                message
+                for files, domain in ((uploads_a, "A"), (uploads_b, "B"))
+                for message in accept_uploads(files, run_dir / "data" / domain, limits, kinds=("image",))
+            ]
             if refused:
                 gr.Warning("Not used: " + "; ".join(refused))
             folders = (run_dir / "data" / "A", run_dir / "data" / "B")
@@ -110,14 +115,18 @@ def build_app(config: ServeConfig) -> tuple[Any, list[str]]:
         with gr.Tab("Translate", id="translate"):
             with gr.Row():
                 with gr.Column():
-                    uploads = gr.File(file_count="multiple", file_types=["image", "video"], label="Pictures (or a video)", elem_id="translate-uploads")
+                    uploads = gr.File(
+                        file_count="multiple", file_types=["image", "video"], label="Pictures (or a video)", elem_id="translate-uploads"
+                    )
                     with gr.Row():
                         model = gr.Dropdown(label="Model", choices=find_models(checkpoints), elem_id="model", scale=4)
                         refresh = gr.Button("↻", scale=1, min_width=40)
                     direction = gr.Radio(["a2b", "b2a"], value="a2b", label="Direction (A→B or B→A)")
                     go = gr.Button("Translate", variant="primary", elem_id="translate-button")
                 with gr.Column():
-                    slider = gr.ImageSlider(label="Before / after (click a translation below to compare it)", type="filepath", elem_id="before-after")
+                    slider = gr.ImageSlider(
+                        label="Before / after (click a translation below to compare it)", type="filepath", elem_id="before-after"
+                    )
                     gallery = gr.Gallery(label="Translations", columns=3, elem_id="translations")
                     downloads = gr.File(label="Download", file_count="multiple", elem_id="downloads")
                     note = gr.Markdown(elem_id="translate-note")
@@ -165,9 +174,15 @@ def serve(config: ServeConfig, *, block: bool = True) -> Any:
     app, served = build_app(config)
     try:
         app.launch(
-            server_name=config.host, server_port=config.port, max_file_size=int(config.max_upload_mb * 2**20),
-            allowed_paths=served, prevent_thread_lock=not block, quiet=not block,
+            server_name=config.host,
+            server_port=config.port,
+            max_file_size=int(config.max_upload_mb * 2**20),
+            allowed_paths=served,
+            prevent_thread_lock=not block,
+            quiet=not block,
         )
     except OSError as exc:  # the port is taken, or the address is not this machine's
-        raise ConfigError(f"cannot listen on {config.host}:{config.port} ({first_line(exc).split('. ')[0]}); choose another --port or --host") from exc
+        raise ConfigError(
+            f"cannot listen on {config.host}:{config.port} ({first_line(exc).split('. ')[0]}); choose another --port or --host"
+        ) from exc
     return app

@@ -114,7 +114,11 @@ class TrainingJobs:
         if code == 0:
             return f"**{name}** finished at step {step}{saved}"
         if code in (130, -signal.SIGINT):  # -SIGINT: stopped before training had begun
-            return f"**{name}** stopped at step {step}{saved}; resume it to continue" if saved else f"**{name}** stopped before its first checkpoint"
+            return (
+                f"**{name}** stopped at step {step}{saved}; resume it to continue"
+                if saved
+                else f"**{name}** stopped before its first checkpoint"
+            )
         return f"**{name}** failed: {last_line(self.run_dir / LOG_NAME)}"  # type: ignore[operator]
 
 

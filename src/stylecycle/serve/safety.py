@@ -63,7 +63,9 @@ def check_upload(path: Path, limits: Limits) -> str:
     except ImageReadError as exc:
         raise Refused(f"{path.name} is not an image this page can read ({exc.reason}); upload JPEG, PNG, WebP or TIFF files") from exc
     if width * height > limits.max_pixels:
-        raise Refused(f"{path.name} is {width}x{height} ({width * height / 1e6:.0f} megapixels); the limit is {limits.max_pixels / 1e6:g} megapixels")
+        raise Refused(
+            f"{path.name} is {width}x{height} ({width * height / 1e6:.0f} megapixels); the limit is {limits.max_pixels / 1e6:g} megapixels"
+        )
     return "image"
 
 

@@ -29,7 +29,7 @@ class Distributed:
     local_rank: int = 0
 
     @classmethod
-    def from_env(cls, device: torch.device) -> "Distributed":
+    def from_env(cls, device: torch.device) -> Distributed:
         """Join the process group that torchrun describes (NCCL on CUDA, gloo on the CPU)."""
         world_size = int(os.environ.get("WORLD_SIZE", "1"))
         if world_size == 1:

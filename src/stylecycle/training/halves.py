@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import torch
 

@@ -38,4 +38,3 @@ def sample_grid(model: CycleGAN, real_a: torch.Tensor, real_b: torch.Tensor) -> 
     finally:
         model.train(training)
     return make_grid(torch.cat(rows).float().cpu(), nrow=real_a.shape[0], padding=2, pad_value=1.0)
-

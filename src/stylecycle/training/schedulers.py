@@ -10,7 +10,6 @@ from typing import Any, Literal
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
 
-
 LrPolicy = Literal["linear", "step", "plateau", "cosine"]
 
 

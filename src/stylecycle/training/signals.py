@@ -26,7 +26,7 @@ class StopRequest:
             signal.signal(signum, handler)  # type: ignore[arg-type]
         self._previous = {}
 
-    def __enter__(self) -> "StopRequest":
+    def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():  # handlers can only live there
             self._previous = {signum: signal.signal(signum, self._handle) for signum in STOP_SIGNALS}
         return self

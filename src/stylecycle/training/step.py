@@ -15,7 +15,6 @@ import torch
 from torch import Tensor, nn
 
 from ..config import LossConfig, ModelConfig
-from ..precision import Precision
 from ..losses import (
     discriminator_adversarial_loss,
     generator_adversarial_loss,
@@ -23,7 +22,7 @@ from ..losses import (
     reconstruction_loss,
 )
 from ..model import CycleGAN, Domain, Losses, run_together
-from ..precision import autocast
+from ..precision import Precision, autocast
 from .distributed import Distributed
 from .halves import Halves
 from .pool import ImagePool
@@ -110,7 +109,9 @@ def cyclegan_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
     """Both generators, then both discriminators (the other way round with ``d_first``)."""
     m, w = u.model, u.model.loss
 
-    def round_trip(source: Domain, real: Tensor, there: nn.Module, back: nn.Module, judge: nn.Module, other: Tensor) -> tuple[Losses, Tensor]:
+    def round_trip(
+        source: Domain, real: Tensor, there: nn.Module, back: nn.Module, judge: nn.Module, other: Tensor
+    ) -> tuple[Losses, Tensor]:
         """A → B must fool D_b and come back through B → A; B images must pass A → B unchanged."""
         to = "b" if source == "a" else "a"
         with u.autocast():

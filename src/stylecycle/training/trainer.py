@@ -8,8 +8,9 @@ import random
 import re
 import shutil
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -159,8 +160,16 @@ class Trainer:
         self.pool_a = ImagePool(optim.pool_size, seed=train.seed + 1)
         self.pool_b = ImagePool(optim.pool_size, seed=train.seed + 2)
         self.update = Update(
-            self.model, self.opt_g, self.opt_d, {"a": self.pool_a, "b": self.pool_b}, Halves(self.parallel_halves()),
-            self.device, self.precision, self.scaler, self.dist, d_first=optim.d_first,
+            self.model,
+            self.opt_g,
+            self.opt_d,
+            {"a": self.pool_a, "b": self.pool_b},
+            Halves(self.parallel_halves()),
+            self.device,
+            self.precision,
+            self.scaler,
+            self.dist,
+            d_first=optim.d_first,
         )
 
         # A fixed set of images whose translations are drawn into every sample grid, so the
@@ -185,8 +194,12 @@ class Trainer:
                 raise DataError(f"{scan.folder} holds {len(scan.files)} usable images, fewer than --batch-size {data.batch_size}{skipped}")
         files_a, files_b = (scan.files[: data.max_dataset_size] for scan in self.scans)
         self.sampler = UnpairedSampler(
-            len(files_a), len(files_b), seed=config.train.seed, serial=data.serial_batches,
-            rank=self.dist.rank, world_size=self.dist.world_size,
+            len(files_a),
+            len(files_b),
+            seed=config.train.seed,
+            serial=data.serial_batches,
+            rank=self.dist.rank,
+            world_size=self.dist.world_size,
         )
         dataset = UnpairedImages(
             files_a, files_b, prepare=prepare_transform(data), augment=augment_transform(data), decode_side=decode_side(data)
@@ -233,7 +246,7 @@ class Trainer:
             self.sched_d.step()
         return {name: loss.detach() for name, loss in {**outcome.generator_losses, **outcome.discriminator_losses}.items()}
 
-    def run(self, after_step: Callable[["Trainer"], None] | None = None) -> Path:
+    def run(self, after_step: Callable[[Trainer], None] | None = None) -> Path:
         """Train to the last step; returns the final checkpoint. ``after_step`` is called after
         each step (``stylecycle tune`` scores trials with it, and stops bad ones by raising)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -250,9 +263,13 @@ class Trainer:
                 log.warning("%s; `stylecycle check-data` lists them all", scan.summary())
         log.info(
             "training on %d A and %d B images from %s: %d steps (%d per epoch) on %s%s, %s",
-            *(len(scan.files) for scan in self.scans), " and ".join(str(scan.folder) for scan in self.scans),
-            self.total_steps, self.steps_per_epoch, self.device,
-            f" x {self.dist.world_size} ranks" if self.dist.active else "", self.precision,
+            *(len(scan.files) for scan in self.scans),
+            " and ".join(str(scan.folder) for scan in self.scans),
+            self.total_steps,
+            self.steps_per_epoch,
+            self.device,
+            f" x {self.dist.world_size} ranks" if self.dist.active else "",
+            self.precision,
         )
         try:
             bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True, disable=not self.dist.is_main)
@@ -311,7 +328,9 @@ class Trainer:
             return
         self.bad_steps += 1
         self.bad_in_a_row += 1
-        log.warning("step %d: non-finite loss (%s), update skipped", self.step, ", ".join(k for k, v in losses.items() if not torch.isfinite(v)))
+        log.warning(
+            "step %d: non-finite loss (%s), update skipped", self.step, ", ".join(k for k, v in losses.items() if not torch.isfinite(v))
+        )
         if self.bad_in_a_row >= self.config.train.max_bad_steps:
             raise StylecycleError(
                 f"{self.bad_in_a_row} steps in a row had NaN or infinite losses (up to step {self.step}); "
@@ -366,10 +385,12 @@ class Trainer:
         Under DDP every rank must call it: each rank's image pools (which hold its own fakes)
         and epoch loss are gathered, so that each rank continues with its own.
         """
-        per_rank = self.dist.gather({
-            "pools": {"a": self.pool_a.state_dict(), "b": self.pool_b.state_dict()},
-            "epoch_g_loss": self.epoch_g_loss.cpu(),
-        })
+        per_rank = self.dist.gather(
+            {
+                "pools": {"a": self.pool_a.state_dict(), "b": self.pool_b.state_dict()},
+                "epoch_g_loss": self.epoch_g_loss.cpu(),
+            }
+        )
         return {
             "config": config_to_dict(self.config),
             "step": self.step,
@@ -404,7 +425,9 @@ class Trainer:
             log.warning(
                 "the checkpoint was written by %d ranks and this run has %d: each continues with the image "
                 "pools of rank (its rank modulo %d), so the run goes on, but not exactly as it would have",
-                len(per_rank), self.dist.world_size, len(per_rank),
+                len(per_rank),
+                self.dist.world_size,
+                len(per_rank),
             )
         own = per_rank[self.dist.rank % len(per_rank)]
         self.pool_a.load_state_dict(own["pools"]["a"], self.device)
@@ -441,7 +464,8 @@ def resume_trainer(path: Path, overrides: dict[str, dict[str, Any]] | None = Non
     if trained_in != trainer.precision:
         log.warning(
             "the run so far computed in %s and continues in %s: the steps from here differ from an uninterrupted run",
-            "--precision auto (resolved on its machine, not recorded)" if trained_in == "auto" else trained_in, trainer.precision,
+            "--precision auto (resolved on its machine, not recorded)" if trained_in == "auto" else trained_in,
+            trainer.precision,
         )
     log.info("resuming %s at step %d (epoch %d)", path, trainer.step, trainer.epoch)
     return trainer
