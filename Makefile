@@ -13,7 +13,7 @@ DEMO_FLAGS := --recipe preview --sample-every 250
 # and this user may (root, or password-less sudo); otherwise those tests are skipped, saying why.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
-.PHONY: demo test bench clean browser
+.PHONY: demo test lint bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "could not install chromium: the browser tests will be skipped"
 
-test: $(VENV)/.installed browser
+# The linter, the formatter's check and the type check run before the tests, so CI enforces them.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
+	$(BIN)/mypy
+
+test: $(VENV)/.installed browser lint
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed

@@ -83,3 +83,11 @@ def test_no_module_imports_one_that_imports_it_back():
 
 def test_the_cycle_finder_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+
+
+def test_the_update_reads_top_to_bottom_in_one_screen():
+    import inspect
+
+    from stylecycle.training.step import cyclegan_update
+
+    assert len(inspect.getsource(cyclegan_update).splitlines()) <= 60

@@ -185,12 +185,13 @@ def run_translate(args: argparse.Namespace) -> None:
     from .translate_files import translate_files
 
     config = TranslateConfig(**section_values(args, "translate")).validate()
+    assert config.checkpoint and config.input and config.output  # validate() refuses them missing
     translator = Translator.from_checkpoint(
         config.checkpoint,
         config.direction,
         config.device,
         config.precision,
-        config.generator,  # type: ignore[arg-type]
+        config.generator,
         channels_last=config.channels_last,
         max_pixels=config.max_pixels,
         tile=config.tile,
@@ -201,7 +202,7 @@ def run_translate(args: argparse.Namespace) -> None:
         config.output,
         fmt=config.format,
         quality=config.quality,
-        batch_size=config.batch_size,  # type: ignore[arg-type]
+        batch_size=config.batch_size,
         skip_existing=config.skip_existing,
         side_by_side=config.side_by_side,
         temporal_smoothing=config.temporal_smoothing,

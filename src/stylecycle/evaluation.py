@@ -206,20 +206,20 @@ class Report:
                 if any(key in row for row in self.per_image)
             ]
             lines += ["", "| image | " + " | ".join(title for _, title in columns) + " |", "|---|" + "---:|" * len(columns)]
-            for row in self.per_image:
+            for scores in self.per_image:
                 lines.append(
-                    f"| {row['image']} | "
-                    + " | ".join(format_metric(key.removeprefix("identity_"), row.get(key), {}) for key, _ in columns)
+                    f"| {scores['image']} | "
+                    + " | ".join(format_metric(key.removeprefix("identity_"), scores.get(key), {}) for key, _ in columns)
                     + " |"
                 )
         return "\n".join(lines) + "\n"
 
 
-def format_metric(metric: str, value: float | int | None, unavailable: dict[str, str]) -> str:
+def format_metric(metric: str, value: float | str | None, unavailable: dict[str, str]) -> str:
     """A table cell: the value at the metric's precision, "∞", "unavailable" or "–"."""
     if value is None:
         return "unavailable" if metric in unavailable else "–"
-    return "∞" if math.isinf(value) else f"{value:.{METRICS[metric][2]}f}"
+    return "∞" if math.isinf(float(value)) else f"{float(value):.{METRICS[metric][2]}f}"
 
 
 class Evaluator:
@@ -237,7 +237,9 @@ class Evaluator:
     def evaluate(self, items: Iterable[Item], report: Report | None = None) -> tuple[Report, list[list[tuple[str, Image.Image]]]]:
         """Score ``items`` into ``report`` (a new one by default); also returns the sheet's rows."""
         report = report or Report()
-        fake_features, input_features, sheet = [], [], []
+        fake_features: list[torch.Tensor] = []
+        input_features: list[torch.Tensor] = []
+        sheet: list[list[tuple[str, Image.Image]]] = []
         for item in items:
             try:
                 report.per_image.append({"image": item.name, **self.paired(item)})
@@ -291,7 +293,8 @@ def comparison_sheet(rows: list[list[tuple[str, Image.Image]]]) -> Image.Image:
     widths = [max(row[c][1].width for row in rows if c < len(row)) for c in range(columns)]
     sheet = Image.new("RGB", (sum(widths) + SHEET_GAP * (columns - 1), SHEET_LABEL + len(rows) * (SHEET_HEIGHT + SHEET_GAP)), "white")
     draw = ImageDraw.Draw(sheet)
-    for c, (title, _) in enumerate(max(rows, key=len)):
+    widest: list[tuple[str, Image.Image]] = max(rows, key=len)
+    for c, (title, _) in enumerate(widest):
         draw.text((sum(widths[:c]) + SHEET_GAP * c + 2, 3), title, fill="black")
     for r, row in enumerate(rows):
         for c, (_, image) in enumerate(row):

@@ -22,6 +22,7 @@ from .atomic import atomic_path
 from .config import Direction
 from .errors import ConfigError, StylecycleError, first_line
 from .generator_files import load_generator, save_safetensors
+from .nn.generators import Generator
 
 log = logging.getLogger("stylecycle")
 
@@ -55,7 +56,7 @@ def check_parity(name: str, reference: nn.Module, exported: Callable[[torch.Tens
     return worst
 
 
-def export_onnx(network: nn.Module, path: Path) -> float:
+def export_onnx(network: Generator, path: Path) -> float:
     try:
         import onnxruntime
     except ImportError as exc:
@@ -69,13 +70,15 @@ def export_onnx(network: nn.Module, path: Path) -> float:
         )
     except Exception as exc:  # noqa: BLE001 - the exporter's failures are many and deep
         raise StylecycleError(f"ONNX export failed: {first_line(exc)}") from exc
+    if program is None:  # only the legacy exporter returns nothing
+        raise StylecycleError("ONNX export produced no program; please report this")
     with atomic_path(path) as tmp:
         program.save(str(tmp))
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return check_parity("ONNX", network, lambda x: torch.from_numpy(session.run(None, {"image": x.numpy()})[0]), min_side)
 
 
-def export_torchscript(network: nn.Module, path: Path) -> float:
+def export_torchscript(network: Generator, path: Path) -> float:
     try:
         scripted = torch.jit.script(network)
     except Exception as exc:  # noqa: BLE001

@@ -18,13 +18,14 @@ from .nn.compat import (
     is_reference_state_dict,
     reference_model_options,
 )
+from .nn.generators import Generator
 from .training.checkpoint import check_format, read_weights_file, resolve_checkpoint
 
 GENERATOR_OF = {"a2b": "G_ab", "b2a": "G_ba"}
 SAFETENSORS_KIND = "stylecycle-generator"
 
 
-def load_generator(path: Path, direction: Direction = "a2b", generator: str | None = None) -> tuple[nn.Module, ModelConfig]:
+def load_generator(path: Path, direction: Direction = "a2b", generator: str | None = None) -> tuple[Generator, ModelConfig]:
     """The generator of ``direction`` in a stylecycle checkpoint (file or run folder), an exported
     ``.safetensors`` file, or a bare generator file of the original CycleGAN code (whose
     architecture ``generator`` names; its direction is whichever it was trained for)."""
@@ -62,7 +63,7 @@ def save_safetensors(network: nn.Module, model: ModelConfig, direction: Directio
         save_file({k: v.contiguous() for k, v in network.state_dict().items()}, str(tmp), metadata=metadata)
 
 
-def load_safetensors(path: Path) -> tuple[nn.Module, ModelConfig]:
+def load_safetensors(path: Path) -> tuple[Generator, ModelConfig]:
     """The generator of a ``.safetensors`` file written by :func:`save_safetensors`."""
     from safetensors import SafetensorError, safe_open
 

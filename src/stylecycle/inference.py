@@ -52,7 +52,7 @@ class Translator:
         self.device = torch.device(device)
         self.precision = resolve_precision(precision, self.device)
         self.memory_format = memory_format(channels_last, self.device)
-        self.generator = generator.to(self.device, memory_format=self.memory_format).eval()
+        self.generator = generator.to(self.device, memory_format=self.memory_format).eval()  # type: ignore[call-overload]  # documented, missing from the stubs
         self.max_pixels, self.tile, self.overlap = max_pixels, tile, overlap
 
     @classmethod

@@ -49,7 +49,8 @@ def build_generator(model: ModelConfig) -> Generator:
         # the identity (up to the skip's clamp) instead of the identity plus random noise.
         head = [m for m in generator.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
         nn.init.zeros_(head.weight)
-        nn.init.zeros_(head.bias)
+        if head.bias is not None:
+            nn.init.zeros_(head.bias)
     return generator
 
 

@@ -24,6 +24,7 @@ from torch import nn
 
 from .config import Config, TuneConfig, field_type, optional_inner, write_config_file
 from .config.files import coerce_field
+from .config.tree import SECTION_CLASSES
 from .data.io import read_pil
 from .errors import ConfigError, DataError, StylecycleError, TrainingInterrupted
 from .evaluation import (
@@ -36,6 +37,7 @@ from .evaluation import (
 )
 from .inference import Translator
 from .plots import save_figure
+from .precision import Precision
 
 if TYPE_CHECKING:
     import optuna
@@ -86,13 +88,12 @@ class Param:
 
 def option_type(section: str, name: str) -> Any:
     """The type of a training option, ``X`` for ``X | None``."""
-    return optional_inner(field_type(Config.__dataclass_fields__[section].default_factory, name))[0]  # type: ignore[misc]
+    return optional_inner(field_type(SECTION_CLASSES[section], name))[0]
 
 
 def find_option(name: str) -> tuple[str, str]:
     """(section, field) of a training option named ``field`` or ``section.field``."""
-    sections = {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
-    candidates = [(s, f.name) for s, cls in sections.items() for f in dataclasses.fields(cls) if name in (f.name, f"{s}.{f.name}")]
+    candidates = [(s, f.name) for s, cls in SECTION_CLASSES.items() for f in dataclasses.fields(cls) if name in (f.name, f"{s}.{f.name}")]
     if len(candidates) != 1:
         problem = "is ambiguous" if candidates else "is not a training option"
         raise ConfigError(
@@ -112,9 +113,7 @@ def make_param(name: str, choices: list[Any] | None = None, low: Any = None, hig
         if choices is not None:
             if not choices:
                 raise ValueError("no values given")
-            return Param(
-                section, fname, choices=tuple(coerce_field(Config.__dataclass_fields__[section].default_factory, fname, c) for c in choices)
-            )  # type: ignore[misc]
+            return Param(section, fname, choices=tuple(coerce_field(SECTION_CLASSES[section], fname, c) for c in choices))
         low, high = float(low), float(high)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"search parameter {name}: {exc}") from exc
@@ -207,7 +206,7 @@ class Validation:
         report, _ = self.evaluator.evaluate(items)
         return float(report.summary["translated"][self.objective])
 
-    def score(self, generator: nn.Module, device: torch.device, precision: str) -> float:
+    def score(self, generator: nn.Module, device: torch.device, precision: Precision) -> float:
         """The objective for ``generator`` (left in training mode afterwards)."""
         translator = Translator(generator, device, precision)
         try:

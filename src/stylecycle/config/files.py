@@ -10,7 +10,7 @@ from typing import Any
 from ..atomic import atomic_path
 from ..errors import ConfigError, first_line
 from .options import allowed_values, field_type, optional_inner
-from .tree import SECTION_NAMES, Config, sections
+from .tree import SECTION_CLASSES, SECTION_NAMES, Config, sections
 
 
 def config_to_dict(config: Config) -> dict[str, dict[str, Any]]:
@@ -63,16 +63,15 @@ def typed_sections(raw: dict[str, dict[str, Any]], source: str) -> dict[str, dic
     if unknown_sections:
         raise ConfigError(f"unknown sections in {source}: {', '.join(sorted(unknown_sections))} (known: {', '.join(SECTION_NAMES)})")
     typed: dict[str, dict[str, Any]] = {}
-    for f in dataclasses.fields(Config):
-        section_cls = f.default_factory  # type: ignore[misc]
-        values = dict(raw.get(f.name) or {})
+    for name, section_cls in SECTION_CLASSES.items():
+        values = dict(raw.get(name) or {})
         unknown = set(values) - {sf.name for sf in dataclasses.fields(section_cls)}
         if unknown:
-            raise ConfigError(f"unknown config keys in section '{f.name}' of {source}: {', '.join(sorted(unknown))}")
+            raise ConfigError(f"unknown config keys in section '{name}' of {source}: {', '.join(sorted(unknown))}")
         try:
-            typed[f.name] = {k: coerce_field(section_cls, k, v) for k, v in values.items()}
+            typed[name] = {k: coerce_field(section_cls, k, v) for k, v in values.items()}
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{source}, section '{f.name}': {first_line(exc)}") from exc
+            raise ConfigError(f"{source}, section '{name}': {first_line(exc)}") from exc
     return typed
 
 

@@ -9,6 +9,7 @@ choices come from the module that implements them, so the two cannot drift apart
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -428,4 +429,6 @@ def sections(config: Config) -> list[Any]:
     return [getattr(config, f.name) for f in dataclasses.fields(config)]
 
 
-SECTION_NAMES = tuple(f.name for f in dataclasses.fields(Config))
+# The training config's sections: name -> dataclass.
+SECTION_CLASSES: dict[str, type] = typing.get_type_hints(Config)
+SECTION_NAMES = tuple(SECTION_CLASSES)

@@ -77,7 +77,8 @@ def build_demo_dataset(root: Path, *, train_per_domain: int = 120, side: int = 1
     with different settings are comparable."""
     root = Path(root)
     rng = np.random.default_rng(seed)
-    train_parts, held_out = [], {"val": {}, "test": {}}
+    train_parts: list = []
+    held_out: dict[str, dict] = {"val": {}, "test": {}}
     for name in TRAIN_PHOTOS:
         photo = load_photo(name)
         split_x = int(photo.width * TRAIN_FRACTION)

@@ -81,6 +81,8 @@ class Generator(nn.Module):
     reference layout.
     """
 
+    model: nn.Module
+
     def __init__(self, global_skip: bool, side_multiple: int, min_side: int) -> None:
         """Subclasses then set ``self.model``, the network proper; its input sides must be
         multiples of ``side_multiple`` and at least ``min_side``."""

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 from torch import nn
 
 Init = Literal["normal", "xavier", "kaiming", "orthogonal"]
+M = TypeVar("M", bound=nn.Module)
 
 
-def init_weights(module: nn.Module, kind: Init = "normal", gain: float = 0.02) -> nn.Module:
+def init_weights(module: M, kind: Init = "normal", gain: float = 0.02) -> M:
     """Initialise every convolution and linear layer (biases zero) and every affine norm (N(1, gain)).
 
     ``normal`` draws N(0, gain); ``xavier`` and ``orthogonal`` scale by ``gain``; ``kaiming`` is

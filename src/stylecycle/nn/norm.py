@@ -122,13 +122,13 @@ class _SumOverRanks(torch.autograd.Function):
     every rank's input through the shared statistics."""
 
     @staticmethod
-    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
         total = tensor.clone()
         dist.all_reduce(total)
         return total
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
         total = grad.clone()
         dist.all_reduce(total)
         return total
@@ -153,7 +153,12 @@ class SyncBatchNorm2d(nn.BatchNorm2d):
         total = moments[-1]
         mean = moments[:channels] / total
         var = moments[channels : 2 * channels] / total - mean.square()
-        if self.track_running_stats and self.running_mean is not None and self.running_var is not None:
+        if (
+            self.track_running_stats
+            and self.running_mean is not None
+            and self.running_var is not None
+            and self.num_batches_tracked is not None
+        ):
             with torch.no_grad():
                 self.num_batches_tracked.add_(1)
                 unbiased = var * total / (total - 1).clamp(min=1)

@@ -53,6 +53,9 @@ class VggFeatures(nn.Module):
     The network is cut after the deepest layer asked for, so unused layers cost nothing.
     """
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, arch: Vgg, layers: list[str], state: dict[str, torch.Tensor]) -> None:
         super().__init__()
         import torchvision  # its models take a second to import; only these losses need them

@@ -45,7 +45,7 @@ def shown_to_user(handler: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def build_app(config: ServeConfig) -> tuple[Any, list[str]]:
-    checkpoints, data_root = Path(config.checkpoints).resolve(), Path(config.data_root).resolve()  # type: ignore[arg-type]
+    checkpoints, data_root = Path(config.checkpoints).resolve(), Path(config.data_root).resolve()
     checkpoints.mkdir(parents=True, exist_ok=True)
     limits = Limits(max_upload_mb=config.max_upload_mb, max_pixels=config.max_pixels, max_files=config.max_files)
     models, jobs = ModelCache(checkpoints, config.device), TrainingJobs()
@@ -90,7 +90,7 @@ def build_app(config: ServeConfig) -> tuple[Any, list[str]]:
                 gr.Warning("Not used: " + "; ".join(refused))
             folders = (run_dir / "data" / "A", run_dir / "data" / "B")
         else:
-            folders = tuple(inside(data_root, text.strip(), f"domain {d} folder") for text, d in ((folder_a, "A"), (folder_b, "B")))
+            folders = (inside(data_root, folder_a.strip(), "domain A folder"), inside(data_root, folder_b.strip(), "domain B folder"))
             for folder in folders:
                 if not folder.is_dir():
                     raise Refused(f"{folder.relative_to(data_root)} is not a folder under {data_root.name}/")

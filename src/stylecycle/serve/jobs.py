@@ -110,7 +110,7 @@ class TrainingJobs:
         code = self.process.returncode if self.process is not None else None
         checkpoints = list_checkpoints(self.run_dir)  # type: ignore[arg-type]
         saved = f"; checkpoint {checkpoints[-1].name}" if checkpoints else ""
-        step = checkpoint_step(checkpoints[-1]) if checkpoints else step  # exact; the statistics come every few steps
+        step = (checkpoint_step(checkpoints[-1]) or step) if checkpoints else step  # exact; the statistics come every few steps
         if code == 0:
             return f"**{name}** finished at step {step}{saved}"
         if code in (130, -signal.SIGINT):  # -SIGINT: stopped before training had begun

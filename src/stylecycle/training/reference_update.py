@@ -10,7 +10,7 @@ measures the production update against.
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..losses import (
     discriminator_adversarial_loss,
@@ -49,28 +49,31 @@ def reference_cyclegan_update(
         if w.lambda_identity > 0:  # G_ab leaves B images alone, G_ba A images
             losses["idt_b"] = lambda_b * w.lambda_identity * reconstruction_loss(w.cycle_loss, m.G_ab(real_b), real_b)
             losses["idt_a"] = lambda_a * w.lambda_identity * reconstruction_loss(w.cycle_loss, m.G_ba(real_a), real_a)
-        if m.vgg is not None:
+        if (vgg := m.vgg) is not None:
             for source, real, fake, style in (("a", real_a, fake_b, real_b), ("b", real_b, fake_a, real_a)):
                 if w.lambda_perceptual > 0:
-                    pick = lambda x: {k: v for k, v in m.vgg(x).items() if k in m.perceptual_layers}  # noqa: E731
-                    losses[f"perceptual_{source}"] = w.lambda_perceptual * perceptual_loss(pick(fake), pick(real))
+                    content = {k: v for k, v in vgg(real).items() if k in m.perceptual_layers}
+                    seen = {k: v for k, v in vgg(fake).items() if k in m.perceptual_layers}
+                    losses[f"perceptual_{source}"] = w.lambda_perceptual * perceptual_loss(seen, content)
                 if w.lambda_style > 0:
-                    pick = lambda x: {k: v for k, v in m.vgg(x).items() if k in m.style_layers}  # noqa: E731
-                    losses[f"style_{source}"] = w.lambda_style * style_loss(pick(fake), {k: v.detach() for k, v in pick(style).items()})
+                    textures = {k: v.detach() for k, v in vgg(style).items() if k in m.style_layers}
+                    seen = {k: v for k, v in vgg(fake).items() if k in m.style_layers}
+                    losses[f"style_{source}"] = w.lambda_style * style_loss(seen, textures)
         opt_g.zero_grad()
-        sum(losses[k] for k in losses if not k.startswith(("D_", "gp_"))).backward()
+        torch.stack([losses[k] for k in losses if not k.startswith(("D_", "gp_"))]).sum().backward()
         opt_g.step()
         m.discriminators().requires_grad_(True)
         return fake_a, fake_b
 
     def discriminators(fake_a: Tensor, fake_b: Tensor) -> None:
-        for domain, discriminator, real, fake in (("a", m.D_a, real_a, fake_a), ("b", m.D_b, real_b, fake_b)):
+        judged: tuple[tuple[Domain, nn.Module, Tensor, Tensor], ...] = (("a", m.D_a, real_a, fake_a), ("b", m.D_b, real_b, fake_b))
+        for domain, discriminator, real, fake in judged:
             fake = pools[domain].query(fake).detach()
             losses[f"D_{domain}"] = discriminator_adversarial_loss(w.gan_loss, discriminator(real), discriminator(fake))
             if w.gan_loss == "wgangp":
                 losses[f"gp_{domain}"] = w.lambda_gp * gradient_penalty(discriminator, real, fake)
         opt_d.zero_grad()
-        sum(losses[k] for k in losses if k.startswith(("D_", "gp_"))).backward()
+        torch.stack([losses[k] for k in losses if k.startswith(("D_", "gp_"))]).sum().backward()
         opt_d.step()
 
     if d_first:

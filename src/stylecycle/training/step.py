@@ -101,6 +101,9 @@ class Outcome(NamedTuple):
     discriminators_stepped: bool
 
 
+Net = nn.Module
+
+
 def all_finite(losses: Losses) -> bool:
     return bool(torch.isfinite(torch.stack([loss.detach().float() for loss in losses.values()])).all())
 
@@ -109,9 +112,7 @@ def cyclegan_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
     """Both generators, then both discriminators (the other way round with ``d_first``)."""
     m, w = u.model, u.model.loss
 
-    def round_trip(
-        source: Domain, real: Tensor, there: nn.Module, back: nn.Module, judge: nn.Module, other: Tensor
-    ) -> tuple[Losses, Tensor]:
+    def round_trip(source: Domain, real: Tensor, there: Net, back: Net, judge: Net, other: Tensor) -> tuple[Losses, Tensor]:
         """A → B must fool D_b and come back through B → A; B images must pass A → B unchanged."""
         to = "b" if source == "a" else "a"
         with u.autocast():
@@ -121,8 +122,7 @@ def cyclegan_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
                 f"cycle_{source}": w.cycle_weight(source) * reconstruction_loss(w.cycle_loss, back(fake), real),
             }
             if kept:
-                identity = reconstruction_loss(w.cycle_loss, kept[0], other)
-                losses[f"idt_{to}"] = w.cycle_weight(to) * w.lambda_identity * identity
+                losses[f"idt_{to}"] = w.cycle_weight(to) * w.lambda_identity * reconstruction_loss(w.cycle_loss, kept[0], other)
             if m.vgg is not None:
                 seen = m.vgg(fake)
                 if w.lambda_perceptual > 0:  # keep the input's content

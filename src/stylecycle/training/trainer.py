@@ -76,7 +76,8 @@ def compile_networks(model: CycleGAN, device: torch.device) -> None:
 def numpy_rng_state() -> dict[str, Any]:
     """NumPy's global RNG state as tensors and plain values (what ``weights_only`` loading accepts).
     Nothing in stylecycle draws from it, but user code (custom transforms) may."""
-    kind, keys, position, has_gauss, gauss = np.random.get_state()
+    kind, keys, position, has_gauss, gauss = np.random.get_state(legacy=True)
+    assert not isinstance(keys, str)  # the legacy form is a tuple
     return {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "position": position, "has_gauss": has_gauss, "gauss": gauss}
 
 
@@ -137,17 +138,20 @@ class Trainer:
         self.total_steps = train.max_steps or epochs * self.steps_per_epoch
         constant_steps = round(self.total_steps * train.epochs / epochs) if epochs else self.total_steps
 
-        self.model = CycleGAN(config.model, config.loss).to(self.device, memory_format=self.memory_format)
+        self.model = CycleGAN(config.model, config.loss).to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]  # documented, missing from the stubs
         if self.dist.active and config.model.norm == "batch":
             log.info("--norm batch across %d ranks: using synchronised batch statistics", self.dist.world_size)
             to_sync_batch_norm(self.model)
         self.dist.broadcast_weights(self.model)
         if train.compile:
             compile_networks(self.model, self.device)
+
         # The fused kernel updates every tensor in one pass instead of a dozen (the same Adam).
-        adam = dict(lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=self.device.type in ("cpu", "cuda"))
-        self.opt_g = torch.optim.Adam(self.model.generators().parameters(), **adam)
-        self.opt_d = torch.optim.Adam(self.model.discriminators().parameters(), **adam)
+        def adam(networks: torch.nn.Module) -> torch.optim.Adam:
+            fused = self.device.type in ("cpu", "cuda")
+            return torch.optim.Adam(networks.parameters(), lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=fused)
+
+        self.opt_g, self.opt_d = adam(self.model.generators()), adam(self.model.discriminators())
         factor = LrFactor(
             optim.lr_policy, constant_steps, self.total_steps, step_every=optim.lr_step_epochs * self.steps_per_epoch, gamma=optim.lr_gamma
         )
