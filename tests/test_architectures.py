@@ -193,7 +193,7 @@ def test_the_seed_recipe_trains_the_discriminators_on_the_generators_before_thei
 
 
 def test_the_preview_recipe_is_the_small_budget_the_demo_was_measured_with():
-    """README's demo numbers were measured with these flags; `--recipe preview` must give the same run."""
+    """The demo's published numbers (docs/demo.md, docs/evaluation.md) were measured with these flags; `--recipe preview` must give the same run."""
     spelled_out = {
         "data": {"size": 96, "load_size": 112, "workers": 0},
         "model": {"ngf": 32, "ndf": 32, "generator": "resnet_6blocks", "n_layers_d": 2, "global_skip": True},

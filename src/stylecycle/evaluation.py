@@ -29,6 +29,7 @@ from PIL import Image, ImageDraw
 from torch import nn
 
 from .atomic import atomic_path
+from .config import EvaluateConfig
 from .data.datasets import candidate_files
 from .data.io import pil_to_uint8, read_pil, save_pil
 from .errors import (
@@ -51,7 +52,6 @@ INCEPTION_FEATURES = 2048
 KID_SUBSETS = 100
 SSIM_SIGMA = 1.5
 SSIM_BORDER = int(3.5 * SSIM_SIGMA + 0.5)  # half the Gaussian window torchmetrics (and scikit-image) use
-SHEET_IMAGES = 8  # rows of the comparison sheet
 SHEET_HEIGHT = 160
 SHEET_GAP = 4
 SHEET_LABEL = 18  # height of the column titles
@@ -229,7 +229,11 @@ class Evaluator:
     ``features`` (the network that made it) applied to the translations and inputs."""
 
     def __init__(
-        self, features: nn.Module | None = None, target_features: torch.Tensor | None = None, *, sheet_images: int = SHEET_IMAGES
+        self,
+        features: nn.Module | None = None,
+        target_features: torch.Tensor | None = None,
+        *,
+        sheet_images: int = EvaluateConfig.sheet_images,
     ) -> None:
         self.features, self.target_features = features, target_features
         self.sheet_images = sheet_images

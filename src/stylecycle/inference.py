@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .config import Direction
+from .config import Direction, TranslateConfig
 from .data.io import pil_to_tensor, tensor_to_pil, to_rgb
 from .device import memory_format, resolve_device
 from .errors import ConfigError
@@ -24,11 +24,9 @@ from .memory import reusing_freed_memory
 from .precision import Precision, autocast, resolve_precision
 from .tiling import translate_tiled
 
-# Up to this many pixels an image goes through the network whole (about 1 GB of activations at
-# fp32 for the 9-block ResNet); above it, tiles of TILE pixels overlapping by OVERLAP, whose
-# shared statistics come from the whole image scaled down to this many pixels.
-DEFAULT_MAX_PIXELS = 1024 * 1024
-TILE, OVERLAP = 512, 64
+# Neighbouring tiles overlap by this many pixels, blended across it (the tile size and the
+# largest untiled image are options: TranslateConfig).
+OVERLAP = 64
 
 Picture = TypeVar("Picture", Image.Image, np.ndarray, torch.Tensor)
 
@@ -43,8 +41,8 @@ class Translator:
         precision: Precision = "fp32",
         *,
         channels_last: bool | None = None,
-        max_pixels: int = DEFAULT_MAX_PIXELS,
-        tile: int = TILE,
+        max_pixels: int = TranslateConfig.max_pixels,
+        tile: int = TranslateConfig.tile,
         overlap: int = OVERLAP,
     ) -> None:
         if not 0 < overlap < tile:

@@ -24,7 +24,7 @@ from torch import nn
 
 from .config import Config, TuneConfig, field_type, optional_inner, write_config_file
 from .config.files import coerce_field
-from .config.tree import SECTION_CLASSES
+from .config.tree import DEFAULT_TRIALS, SECTION_CLASSES
 from .data.io import read_pil
 from .errors import ConfigError, DataError, StylecycleError, TrainingInterrupted
 from .evaluation import (
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("stylecycle")
 
 STUDY_FILE, STUDY_NAME = "study.db", "stylecycle"
-DEFAULT_TRIALS = 20
 MAXIMISED = ("psnr", "ssim")
 RUN_OPTIONS = ("run_dir", "resume")  # where a run goes: not part of the best config
 
