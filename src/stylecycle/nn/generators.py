@@ -9,7 +9,7 @@ by name. Variants are registered by name, timm-style: ``create_generator("unet_2
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 import torch.nn.functional as F
@@ -81,7 +81,8 @@ class Generator(nn.Module):
     reference layout.
     """
 
-    model: nn.Module
+    if TYPE_CHECKING:  # set by each subclass; TorchScript reads class annotations, and takes none of nn.Module
+        model: nn.Module
 
     def __init__(self, global_skip: bool, side_multiple: int, min_side: int) -> None:
         """Subclasses then set ``self.model``, the network proper; its input sides must be
