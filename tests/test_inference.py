@@ -147,15 +147,15 @@ def test_globs_batches_side_by_side_and_skip_existing(checkpoint, tmp_path, caps
     assert Image.open(tmp_path / "pair" / "p0.png").size == (80, 32)
 
 
-def make_video(path, frames: int, fps: int, with_audio: bool) -> None:
+def make_video(path, frames: int, fps: int, with_audio: bool, size: tuple[int, int] = (64, 48)) -> None:
     import av
 
     with av.open(str(path), mode="w") as out:
         video = out.add_stream("mpeg4", rate=fps)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        (video.width, video.height), video.pix_fmt = size, "yuv420p"
         audio = out.add_stream("aac", rate=16000) if with_audio else None
         for i in range(frames):
-            frame = av.VideoFrame.from_image(photo(64, 48).rotate(i * 5))
+            frame = av.VideoFrame.from_image(photo(*size).rotate(i * 5))
             for packet in video.encode(frame):
                 out.mux(packet)
         if audio is not None:

@@ -131,10 +131,9 @@ def test_a_failed_run_shows_its_one_line_error(tmp_path):
 def test_requests_queue_one_translation_at_a_time(checkpoints, demo_root):
     from stylecycle.serve.app import QUEUE_SIZE, build_app
 
-    app, served = build_app(ServeConfig(checkpoints=checkpoints, data_root=demo_root))
+    app, _ = build_app(ServeConfig(checkpoints=checkpoints, data_root=demo_root))
     assert app._queue.max_size == QUEUE_SIZE and app._queue.default_concurrency_limit == 1
     assert next(fn for fn in app.fns.values() if fn.name == "translate").concurrency_limit == 1
-    assert str(checkpoints.resolve()) in served
 
 
 def test_serve_refuses_a_data_root_that_is_not_a_folder(tmp_path):

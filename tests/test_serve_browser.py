@@ -118,3 +118,39 @@ def test_clicking_a_translation_puts_it_on_the_before_after_slider(page, demo_ro
     page.wait_for_function(shown.format("coffee_right-a2b.png coffee_right.png"))
     page.locator("#translations button.thumbnail-item").nth(1).click()
     page.wait_for_function(shown.format("rocket_right-a2b.png rocket_right.png"))
+
+
+@pytest.fixture(scope="module")
+def server_with_logins(demo_root: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The page as shared with others: logins required (alice / wonderland)."""
+    from stylecycle.serve.app import serve
+
+    checkpoints = tmp_path_factory.mktemp("checkpoints_shared")
+    Trainer(tiny_config(demo_root, checkpoints / "tiny", max_steps=1)).run()
+    auth = tmp_path_factory.mktemp("auth") / "logins.txt"
+    auth.write_text("alice:wonderland\n")
+    port = free_port()
+    app = serve(ServeConfig(checkpoints=checkpoints, data_root=demo_root, port=port, device="cpu", auth_file=auth), block=False)
+    yield f"http://127.0.0.1:{port}"
+    app.close()
+
+
+def test_a_shared_page_asks_for_a_login_refuses_a_wrong_one_and_then_translates(browser, server_with_logins, demo_root):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(server_with_logins)
+        assert page.locator("#translate-button").count() == 0  # nothing of the app before logging in
+        page.get_by_label("username").fill("alice")
+        page.get_by_label("password").fill("guess")
+        page.get_by_role("button", name="Login").click()
+        page.get_by_text("Incorrect Credentials").wait_for()
+        page.get_by_label("username").fill("alice")  # the form is cleared after a failed try
+        page.get_by_label("password").fill("wonderland")
+        page.get_by_role("button", name="Login").click()
+        upload(page, "translate-uploads", demo_root / "testA" / "rocket_right.png")
+        page.locator("#translate-button").click()
+        page.locator('#downloads a[download="rocket_right-a2b.png"]').wait_for()
+    finally:
+        context.close()

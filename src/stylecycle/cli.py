@@ -150,6 +150,14 @@ def build_parser(recipe: str | None = None) -> OneLineParser:
     )
     add_section(serve, ServeConfig, "serve")
 
+    hashing = commands.add_parser(
+        "hash-password",
+        help="print a login line for `serve --auth-file` with the password hashed",
+        description="Read a password (typed, or the first line of standard input) and print USER:HASH, a line for "
+        "`stylecycle serve --auth-file`, so the file need not hold the password itself.",
+    )
+    hashing.add_argument("user", help="the user name to log in with")
+
     check = commands.add_parser(
         "check-data", help="show what training would see in a dataset folder", description="Check a dataset before training."
     )
@@ -259,6 +267,24 @@ def run_serve(args: argparse.Namespace) -> None:
     serve(ServeConfig(**section_values(args, "serve")))
 
 
+def run_hash_password(args: argparse.Namespace) -> None:
+    import getpass
+
+    from .serve.logins import hash_password
+
+    if ":" in args.user or not args.user.strip():
+        raise ConfigError(f"user name {args.user!r}: it must not be empty or hold a ':'")
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise ConfigError("the two passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise ConfigError("an empty password")
+    print(f"{args.user}:{hash_password(password)}")
+
+
 def run_check_data(args: argparse.Namespace) -> None:
     from .data.check import check_dataset
 
@@ -285,6 +311,7 @@ COMMANDS = {
     "evaluate": run_evaluate,
     "tune": run_tune,
     "serve": run_serve,
+    "hash-password": run_hash_password,
     "export": run_export,
     "check-data": run_check_data,
     "make-benchmark": run_make_benchmark,

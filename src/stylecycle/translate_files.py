@@ -110,9 +110,12 @@ def translate_files(
     skip_existing: bool = TranslateConfig.skip_existing,
     side_by_side: bool = TranslateConfig.side_by_side,
     temporal_smoothing: float = TranslateConfig.temporal_smoothing,
+    max_video_frames: int | None = None,
+    max_frame_pixels: int | None = None,
 ) -> Report:
     """Translate everything ``source`` names (a file, a folder or a glob) into ``output``; the
-    options are those of ``stylecycle translate`` (:class:`~stylecycle.config.TranslateConfig`)."""
+    options are those of ``stylecycle translate`` (:class:`~stylecycle.config.TranslateConfig`);
+    the web page also bounds the frames of videos (:func:`~stylecycle.video.translate_video`)."""
     report = Report()
     jobs = plan_outputs(Path(source), Path(output), fmt)
     if skip_existing:
@@ -131,7 +134,15 @@ def translate_files(
             bar.update(len(batch))
     for video, target in jobs:
         if video.suffix.lower() in VIDEO_EXTENSIONS:
-            translate_video(translator, video, target, smoothing=temporal_smoothing, side_by_side=side_by_side)
+            translate_video(
+                translator,
+                video,
+                target,
+                smoothing=temporal_smoothing,
+                side_by_side=side_by_side,
+                max_frames=max_video_frames,
+                max_frame_pixels=max_frame_pixels,
+            )
             report.written.append((video, target))
     return report
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 VIDEO_CODECS = ("libx264", "libopenh264", "h264", "mpeg4")
 
 
-def _import_av():
+def import_av():
     try:
         import av
     except ImportError as exc:
@@ -38,15 +38,26 @@ def _encoder(av) -> str:
     raise ConfigError("this FFmpeg build has no H.264 or MPEG-4 encoder")
 
 
-def translate_video(translator: Translator, source: Path, target: Path, *, smoothing: float = 0.0, side_by_side: bool = False) -> int:
+def translate_video(
+    translator: Translator,
+    source: Path,
+    target: Path,
+    *,
+    smoothing: float = 0.0,
+    side_by_side: bool = False,
+    max_frames: int | None = None,
+    max_frame_pixels: int | None = None,
+) -> int:
     """Translate every frame of ``source`` into an MP4 at ``target`` (written atomically) with the
     same frame rate and the first audio track copied unchanged; returns the number of frames.
 
     ``smoothing`` blends each translated frame with that fraction of the previous output (an
     exponential moving average), which damps the frame-to-frame flicker of per-frame translation
-    at the cost of slight trails on fast motion.
+    at the cost of slight trails on fast motion. ``max_frames`` and ``max_frame_pixels`` stop a
+    video with more frames, or larger ones, than its uploader may have translated (nothing is
+    written then).
     """
-    av = _import_av()
+    av = import_av()
     try:
         source_container = av.open(str(source))
     except av.FFmpegError as exc:
@@ -74,6 +85,12 @@ def translate_video(translator: Translator, source: Path, target: Path, *, smoot
                                 out.mux(packet)
                             continue
                         for frame in packet.decode():
+                            if max_frame_pixels is not None and frame.width * frame.height > max_frame_pixels:
+                                raise DataError(
+                                    f"{source.name} has {frame.width}x{frame.height} frames, more than {max_frame_pixels} pixels"
+                                )
+                            if max_frames is not None and frames >= max_frames:
+                                raise DataError(f"{source.name} has more than {max_frames} frames, the most allowed")
                             picture = frame.to_image()
                             translated = np.asarray(translator.translate(picture), dtype=np.float32)
                             if smoothing and previous is not None:

@@ -408,15 +408,30 @@ class TuneConfig:
 class ServeConfig:
     checkpoints: Path = option(Path("runs"), "folder of runs and exported models to offer, where runs started from the page are saved too")
     data_root: Path = option(Path("."), "training folders typed on the page must lie inside this folder")
-    host: str = option("127.0.0.1", "address to listen on; the default lets only this machine in (the page has no login)")
+    host: str = option(
+        "127.0.0.1",
+        "address to listen on; the default lets only this machine in, any other needs logins (--auth-file) or --insecure-no-login",
+    )
     port: int = option(7860, "port to listen on")
+    auth_file: Path | None = option(
+        None,
+        "file of logins, one user:password per line (or user:HASH from `stylecycle hash-password`); default: $STYLECYCLE_AUTH, "
+        "the same lines; no password is ever taken on the command line",
+    )
+    insecure_no_login: bool = option(
+        False, "let --host open the page to other machines without a login (anyone who reaches the port can use it)"
+    )
+    train: bool = option(True, "offer the Train tab (--no-train serves translation only, the setting for a shared machine)")
     device: str = device_option()
     max_upload_mb: float = option(50.0, "largest file a browser may upload, in megabytes")
-    max_pixels: int = option(40_000_000, "largest image a browser may upload, in pixels (decoded only below it)")
+    max_pixels: int = option(
+        40_000_000, "largest image or video frame a browser may upload, in pixels (read from the header, before decoding)"
+    )
+    max_video_seconds: float = option(60.0, "longest video a browser may upload, in seconds (read from the header, before decoding)")
     max_files: int = option(50, "most files translated in one request")
 
     def validate(self) -> ServeConfig:
-        positive(self, "port", "max_upload_mb", "max_pixels", "max_files")
+        positive(self, "port", "max_upload_mb", "max_pixels", "max_files", "max_video_seconds")
         if not Path(self.data_root).is_dir():
             raise ConfigError(f"--data-root {self.data_root} is not a folder")
         return self

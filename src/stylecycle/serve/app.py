@@ -3,12 +3,21 @@
 Every browser request goes through a handler that turns a :class:`StylecycleError` into the
 one-line message Gradio shows; requests queue (one translation at a time) instead of running
 out of memory together.
+
+What a browser can fetch is only what the page shows it: translations of its own uploads, and
+copies of the latest sample grid and loss plot, all in a temporary folder per browser session
+that goes when the session ends. The checkpoints folder (weights, logs) and the data root are
+never served; beyond 127.0.0.1 the page needs a login (:mod:`.logins`).
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
+import hashlib
 import logging
+import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -22,6 +31,7 @@ from ..config import ServeConfig
 from ..errors import ConfigError, StylecycleError, first_line, user_message
 from ..translate_files import VIDEO_EXTENSIONS
 from .jobs import PRESETS, TrainingJobs
+from .logins import LOOPBACK, check_exposure, login_check, read_logins
 from .models import ModelCache, find_models
 from .safety import Limits, Refused, accept_uploads, inside, run_name
 from .translate import translate_uploads
@@ -44,21 +54,40 @@ def shown_to_user(handler: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
-def build_app(config: ServeConfig) -> tuple[Any, list[str]]:
+def build_app(config: ServeConfig) -> tuple[Any, Path]:
+    """The page, and the temporary folder its sessions' files live in."""
     checkpoints, data_root = Path(config.checkpoints).resolve(), Path(config.data_root).resolve()
     checkpoints.mkdir(parents=True, exist_ok=True)
-    limits = Limits(max_upload_mb=config.max_upload_mb, max_pixels=config.max_pixels, max_files=config.max_files)
+    limits = Limits(
+        max_upload_mb=config.max_upload_mb,
+        max_pixels=config.max_pixels,
+        max_files=config.max_files,
+        max_video_seconds=config.max_video_seconds,
+    )
     models, jobs = ModelCache(checkpoints, config.device), TrainingJobs()
     work_root = Path(tempfile.mkdtemp(prefix="stylecycle-serve-"))
+
+    def session_folder(request: gr.Request) -> Path:
+        """This browser session's folder; the session id comes from the browser, so it only names a hash."""
+        return work_root / hashlib.sha256(str(request.session_hash).encode()).hexdigest()[:32]
+
+    def forget_session(request: gr.Request) -> None:
+        shutil.rmtree(session_folder(request), ignore_errors=True)
 
     def model_choices() -> Any:
         found = find_models(checkpoints)
         return gr.update(choices=found, value=found[0] if found else None)
 
     @shown_to_user
-    def translate(uploads: list[str] | None, model: str, direction: str, progress: Any = gr.Progress(track_tqdm=True)) -> tuple:  # noqa: B008 - how Gradio hands a progress tracker
+    def translate(
+        uploads: list[str] | None,
+        model: str,
+        direction: str,
+        request: gr.Request,
+        progress: Any = gr.Progress(track_tqdm=True),  # noqa: B008 - how Gradio hands a progress tracker
+    ) -> tuple:
         translator = models.get(model, direction)
-        result = translate_uploads(list(uploads or []), translator, direction, limits, work_root / uuid.uuid4().hex)
+        result = translate_uploads(list(uploads or []), translator, direction, limits, session_folder(request) / uuid.uuid4().hex)
         images = [(str(source), str(output)) for source, output in result.pairs if source.suffix.lower() not in VIDEO_EXTENSIONS]
         note = f"Translated {len(result.pairs)} file(s) with {model} ({direction})."
         if result.refused:
@@ -106,11 +135,17 @@ def build_app(config: ServeConfig) -> tuple[Any, list[str]]:
     def stop() -> str:
         return jobs.stop()
 
-    def watch() -> tuple:
+    def watch(request: gr.Request) -> tuple:
+        """The run's status, with copies of its newest sample grid and loss plot in this session's
+        folder: the browser is never given a path inside the checkpoints folder."""
         status = jobs.status()
-        return status.text, str(status.sample) if status.sample else None, str(status.losses) if status.losses else None
+        shown = session_folder(request) / "train"
+        shown.mkdir(parents=True, exist_ok=True)
+        copies = [shutil.copyfile(path, shown / path.name) if path else None for path in (status.sample, status.losses)]
+        return status.text, *(str(copy) if copy else None for copy in copies)
 
-    with gr.Blocks(title="stylecycle") as app:
+    # Gradio's own cache (what the browser downloads) is emptied of files older than an hour, hourly.
+    with gr.Blocks(title="stylecycle", delete_cache=(3600, 3600)) as app:
         gr.Markdown("# stylecycle\nUnpaired style transfer with CycleGAN: translate pictures with a trained model, or train one.")
         with gr.Tab("Translate", id="translate"):
             with gr.Row():
@@ -134,50 +169,69 @@ def build_app(config: ServeConfig) -> tuple[Any, list[str]]:
             pairs = gr.State([])  # (upload, translation) of each picture of the last request
             go.click(translate, [uploads, model, direction], [slider, gallery, downloads, note, pairs], concurrency_limit=1)
             gallery.select(compare, pairs, slider)
-        with gr.Tab("Train", id="train"):
-            gr.Markdown(f"Folders are paths inside `{data_root}`; runs are saved under `{checkpoints}`. One run trains at a time.")
-            with gr.Row():
-                with gr.Column():
-                    folder_a = gr.Textbox(label="Domain A folder", placeholder="e.g. photos", elem_id="folder-a")
-                    folder_b = gr.Textbox(label="Domain B folder", placeholder="e.g. paintings", elem_id="folder-b")
-                    with gr.Accordion("…or upload the images of each domain", open=False):
-                        uploads_a = gr.File(file_count="multiple", file_types=["image"], label="Domain A images")
-                        uploads_b = gr.File(file_count="multiple", file_types=["image"], label="Domain B images")
-                    preset = gr.Radio(list(PRESETS), value="fast preview", label="Preset", elem_id="preset")
-                    name = gr.Textbox(label="Run name", value=time.strftime("run-%Y%m%d-%H%M%S"), elem_id="run-name")
-                    with gr.Row():
-                        start_button = gr.Button("Start training", variant="primary", elem_id="start")
-                        stop_button = gr.Button("Stop (saves a checkpoint)", variant="stop", elem_id="stop")
-                    with gr.Row():
-                        run_choice = gr.Dropdown(label="Resume a run", choices=[], scale=4)
-                        resume_button = gr.Button("Resume", scale=1, elem_id="resume")
-                with gr.Column():
-                    status = gr.Markdown("no training run started from this page yet", elem_id="train-status")
-                    sample = gr.Image(label="Latest sample grid", type="filepath", interactive=False, elem_id="sample-grid")
-                    losses = gr.Image(label="Losses", type="filepath", interactive=False, elem_id="loss-curves")
-            start_button.click(start, [folder_a, folder_b, uploads_a, uploads_b, preset, name], status)
-            stop_button.click(stop, outputs=status)
-            resume_button.click(resume, run_choice, status)
-            run_choice.focus(runs, outputs=run_choice)
-            gr.Timer(REFRESH_S).tick(watch, outputs=[status, sample, losses], show_progress="hidden")
+        if config.train:  # --no-train: no tab, and none of its endpoints
+            with gr.Tab("Train", id="train"):
+                gr.Markdown(f"Folders are paths inside `{data_root}`; runs are saved under `{checkpoints}`. One run trains at a time.")
+                with gr.Row():
+                    with gr.Column():
+                        folder_a = gr.Textbox(label="Domain A folder", placeholder="e.g. photos", elem_id="folder-a")
+                        folder_b = gr.Textbox(label="Domain B folder", placeholder="e.g. paintings", elem_id="folder-b")
+                        with gr.Accordion("…or upload the images of each domain", open=False):
+                            uploads_a = gr.File(file_count="multiple", file_types=["image"], label="Domain A images")
+                            uploads_b = gr.File(file_count="multiple", file_types=["image"], label="Domain B images")
+                        preset = gr.Radio(list(PRESETS), value="fast preview", label="Preset", elem_id="preset")
+                        name = gr.Textbox(label="Run name", value=time.strftime("run-%Y%m%d-%H%M%S"), elem_id="run-name")
+                        with gr.Row():
+                            start_button = gr.Button("Start training", variant="primary", elem_id="start")
+                            stop_button = gr.Button("Stop (saves a checkpoint)", variant="stop", elem_id="stop")
+                        with gr.Row():
+                            run_choice = gr.Dropdown(label="Resume a run", choices=[], scale=4)
+                            resume_button = gr.Button("Resume", scale=1, elem_id="resume")
+                    with gr.Column():
+                        status = gr.Markdown("no training run started from this page yet", elem_id="train-status")
+                        sample = gr.Image(label="Latest sample grid", type="filepath", interactive=False, elem_id="sample-grid")
+                        losses = gr.Image(label="Losses", type="filepath", interactive=False, elem_id="loss-curves")
+                start_button.click(start, [folder_a, folder_b, uploads_a, uploads_b, preset, name], status)
+                stop_button.click(stop, outputs=status)
+                resume_button.click(resume, run_choice, status)
+                run_choice.focus(runs, outputs=run_choice)
+                gr.Timer(REFRESH_S).tick(watch, outputs=[status, sample, losses], show_progress="hidden")
         app.load(model_choices, outputs=model)
-        app.load(runs, outputs=run_choice)
+        if config.train:
+            app.load(runs, outputs=run_choice)
+        app.unload(forget_session)
     app.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
-    return app, [str(work_root), str(checkpoints)]  # the app, and the folders it may serve files from
+    return app, work_root
+
+
+def never_served(config: ServeConfig, work_root: Path) -> list[str]:
+    """The folders Gradio must refuse to serve (it serves none of them unasked; this is a second
+    lock): the checkpoints and the data root, unless one holds the folders the page's own files
+    live in (``--data-root /tmp``), which would lock the page out of them."""
+    own = [work_root, Path(os.environ.get("GRADIO_TEMP_DIR", Path(tempfile.gettempdir()) / "gradio")).resolve()]
+    folders = [Path(config.checkpoints).resolve(), Path(config.data_root).resolve()]
+    return [str(folder) for folder in folders if not any(folder == p or folder in p.parents for p in own)]
 
 
 def serve(config: ServeConfig, *, block: bool = True) -> Any:
     """Start the page; returns the Gradio app (with ``block=False``, for tests)."""
     config.validate()
-    if config.host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("serve: listening on %s, so other machines can reach this page; it has no login", config.host)
-    app, served = build_app(config)
+    logins = read_logins(config.auth_file)
+    check_exposure(config.host, logins, config.insecure_no_login)
+    if config.host not in LOOPBACK and not logins:
+        log.warning(
+            "serve: listening on %s without a login (--insecure-no-login): anyone who reaches the port can use the page", config.host
+        )
+    app, work_root = build_app(config)
+    atexit.register(shutil.rmtree, work_root, True)
     try:
         app.launch(
             server_name=config.host,
             server_port=config.port,
+            auth=login_check(logins) if logins else None,
+            auth_message="stylecycle: log in with a user name and password from the server's --auth-file",
             max_file_size=int(config.max_upload_mb * 2**20),
-            allowed_paths=served,
+            blocked_paths=never_served(config, work_root),
             prevent_thread_lock=not block,
             quiet=not block,
         )

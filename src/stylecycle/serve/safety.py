@@ -4,16 +4,19 @@ shown to the user as it is."""
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..data.io import open_checked
-from ..errors import ImageReadError, StylecycleError
+from ..errors import ImageReadError, StylecycleError, first_line
 from ..translate_files import VIDEO_EXTENSIONS
+from ..video import import_av
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MAX_FPS = 120  # frames per second counted at most against --max-video-seconds
 
 
 class Refused(StylecycleError):
@@ -27,6 +30,12 @@ class Limits:
     max_upload_mb: float
     max_pixels: int
     max_files: int
+    max_video_seconds: float = 60.0
+
+    @property
+    def max_video_frames(self) -> int:
+        """The most frames a video may have, whatever frame rate its header claims."""
+        return math.ceil(self.max_video_seconds * MAX_FPS)
 
 
 def inside(root: Path, relative: str, what: str) -> Path:
@@ -56,6 +65,7 @@ def check_upload(path: Path, limits: Limits) -> str:
     if megabytes > limits.max_upload_mb:
         raise Refused(f"{path.name} is {megabytes:.0f} MB; the limit is {limits.max_upload_mb:g} MB")
     if path.suffix.lower() in VIDEO_EXTENSIONS:
+        check_video(path, limits)
         return "video"
     try:
         with open_checked(path) as image:
@@ -67,6 +77,38 @@ def check_upload(path: Path, limits: Limits) -> str:
             f"{path.name} is {width}x{height} ({width * height / 1e6:.0f} megapixels); the limit is {limits.max_pixels / 1e6:g} megapixels"
         )
     return "image"
+
+
+def check_video(path: Path, limits: Limits) -> None:
+    """Refuse a video whose frames or length exceed the limits, from its header alone: a small
+    file can hold frames of any size, or hours of them, and no frame is decoded here. (A header
+    that lies is caught while translating: :func:`~stylecycle.video.translate_video` stops at the
+    same limits.)"""
+    av = import_av()
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise Refused(f"{path.name} holds no video stream")
+            stream = container.streams.video[0]
+            width, height = stream.codec_context.width, stream.codec_context.height
+            if container.duration:
+                seconds = container.duration / av.time_base
+            elif stream.duration and stream.time_base:
+                seconds = float(stream.duration * stream.time_base)
+            else:
+                seconds = None
+            frames = stream.frames
+    except av.FFmpegError as exc:
+        raise Refused(f"{path.name} is not a video this page can read ({first_line(exc)})") from exc
+    if width * height > limits.max_pixels:
+        raise Refused(
+            f"{path.name} has {width}x{height} frames ({width * height / 1e6:.0f} megapixels); the limit is {limits.max_pixels / 1e6:g} megapixels"
+        )
+    if seconds is None and not frames:
+        raise Refused(f"{path.name} does not say how long it is, so it is not translated here")
+    if (seconds or 0) > limits.max_video_seconds or frames > limits.max_video_frames:
+        length = f"{seconds:.0f} s" if seconds else f"{frames} frames"
+        raise Refused(f"{path.name} lasts {length}; the limit is {limits.max_video_seconds:g} s")
 
 
 def accept_uploads(uploads: list[str], folder: Path, limits: Limits, *, kinds: tuple[str, ...] = ("image", "video")) -> list[str]:

@@ -30,7 +30,9 @@ def translate_uploads(uploads: list[str], translator: Translator, direction: str
     result = Translated(refused=accept_uploads(uploads, inputs, limits))
     if not any(inputs.iterdir()):
         raise Refused("; ".join(result.refused))
-    report = translate_files(translator, inputs, Path(work) / "out")
+    report = translate_files(
+        translator, inputs, Path(work) / "out", max_video_frames=limits.max_video_frames, max_frame_pixels=limits.max_pixels
+    )
     result.refused += report.skipped
     for source, target in report.written:  # named after the direction too, so a download says what it is
         result.pairs.append((source, target.rename(target.with_name(f"{target.stem}-{direction}{target.suffix}"))))
