@@ -25,6 +25,10 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_demo_dataset(tmp_path_factory.mktemp("demo"), train_per_domain=6, side=32)
 
 
+# The networks and crops of tiny_config, as flags, for tests that train through the command line.
+TINY_FLAGS = "--size 24 --load-size 28 --ngf 4 --ndf 4 --n-blocks 1 --n-layers-d 2 --workers 0 --device cpu".split()
+
+
 def tiny_config(data_root: Path, run_dir: Path, **train: object) -> Config:
     """A CycleGAN small enough to take a training step in a few milliseconds."""
     return Config(

@@ -4,6 +4,7 @@ import sys
 import pytest
 from PIL import Image
 
+from conftest import TINY_FLAGS
 from stylecycle.cli import main
 
 
@@ -27,22 +28,7 @@ def error_line(err: str) -> str:
 @pytest.fixture()
 def tiny_flags(tmp_path):
     return [
-        "--size",
-        "24",
-        "--load-size",
-        "28",
-        "--ngf",
-        "4",
-        "--ndf",
-        "4",
-        "--n-blocks",
-        "1",
-        "--n-layers-d",
-        "2",
-        "--workers",
-        "0",
-        "--device",
-        "cpu",
+        *TINY_FLAGS,
         "--run-dir",
         tmp_path / "run",
     ]

@@ -9,6 +9,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from conftest import TINY_FLAGS
 from stylecycle.data.datasets import UnpairedSampler
 from stylecycle.nn.norm import SyncBatchNorm2d
 from stylecycle.training.checkpoint import load_checkpoint
@@ -24,36 +25,12 @@ def test_ranks_take_disjoint_equal_shares_of_the_same_epoch():
 @pytest.mark.parametrize("norm", ["instance", "batch"])
 def test_two_gloo_processes_train_identical_weights_and_rank_0_saves_them(demo_root, tmp_path, norm):
     run = tmp_path / "run"
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc-per-node",
-        "2",
-        "-m",
-        "stylecycle.cli",
-        "train",
+    result = torchrun_train(
         "--data",
         str(demo_root),
         "--run-dir",
         str(run),
-        "--size",
-        "24",
-        "--load-size",
-        "28",
-        "--ngf",
-        "4",
-        "--ndf",
-        "4",
-        "--n-blocks",
-        "1",
-        "--n-layers-d",
-        "2",
-        "--workers",
-        "0",
-        "--device",
-        "cpu",
+        *TINY_FLAGS,
         "--precision",
         "fp32",
         "--max-steps",
@@ -62,9 +39,7 @@ def test_two_gloo_processes_train_identical_weights_and_rank_0_saves_them(demo_r
         "2",
         "--norm",
         norm,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert result.returncode == 0, result.stderr[-2000:]
+    )
     log = (run / "train.log").read_text()
     assert "(3 per epoch) on cpu x 2 ranks" in log  # 6 images per domain, shared by 2 ranks
     assert "weights identical across 2 ranks" in log
@@ -102,22 +77,7 @@ def test_resume_under_ddp_continues_identically_with_each_ranks_own_image_pools(
         str(demo_root),
         "--run-dir",
         str(straight),
-        "--size",
-        "24",
-        "--load-size",
-        "28",
-        "--ngf",
-        "4",
-        "--ndf",
-        "4",
-        "--n-blocks",
-        "1",
-        "--n-layers-d",
-        "2",
-        "--workers",
-        "0",
-        "--device",
-        "cpu",
+        *TINY_FLAGS,
         "--precision",
         "fp32",
         "--max-steps",

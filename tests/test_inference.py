@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,22 +92,7 @@ def test_an_exif_rotated_photo_comes_out_upright(checkpoint, tmp_path):
     exif[0x0112] = 6  # stored rotated: viewers turn it 90 degrees clockwise
     (tmp_path / "in").mkdir()
     upright.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "in" / "phone.jpg", exif=exif, quality=98)
-    assert (
-        main(
-            [
-                "translate",
-                "--checkpoint",
-                str(checkpoint),
-                "--input",
-                str(tmp_path / "in"),
-                "--output",
-                str(tmp_path / "out"),
-                "--device",
-                "cpu",
-            ]
-        )
-        == 0
-    )
+    assert translate_cli(checkpoint, tmp_path / "in", tmp_path / "out") == 0
     assert Image.open(tmp_path / "out" / "phone.jpg").size == (48, 32)
 
 
@@ -147,6 +133,11 @@ def test_globs_batches_side_by_side_and_skip_existing(checkpoint, tmp_path, caps
     assert Image.open(tmp_path / "pair" / "p0.png").size == (80, 32)
 
 
+def translate_cli(checkpoint: Path, source: Path, output: Path, *flags: str) -> int:
+    """``stylecycle translate`` on the CPU, as a user types it."""
+    return main(["translate", "--checkpoint", str(checkpoint), "--input", str(source), "--output", str(output), "--device", "cpu", *flags])
+
+
 def make_video(path, frames: int, fps: int, with_audio: bool, size: tuple[int, int] = (64, 48)) -> None:
     import av
 
@@ -175,24 +166,7 @@ def test_a_video_keeps_its_frame_count_frame_rate_and_audio(checkpoint, tmp_path
     import av
 
     make_video(tmp_path / "clip.mp4", frames=12, fps=12, with_audio=True)
-    assert (
-        main(
-            [
-                "translate",
-                "--checkpoint",
-                str(checkpoint),
-                "--input",
-                str(tmp_path / "clip.mp4"),
-                "--output",
-                str(tmp_path / "out"),
-                "--device",
-                "cpu",
-                "--temporal-smoothing",
-                "0.5",
-            ]
-        )
-        == 0
-    )
+    assert translate_cli(checkpoint, tmp_path / "clip.mp4", tmp_path / "out", "--temporal-smoothing", "0.5") == 0
     with av.open(str(tmp_path / "out" / "clip.mp4")) as result:
         video = result.streams.video[0]
         assert video.average_rate == 12 and (video.width, video.height) == (64, 48)
@@ -248,23 +222,7 @@ def test_a_side_by_side_video_holds_the_source_beside_its_translation(checkpoint
     import av
 
     make_video(tmp_path / "clip.mp4", frames=3, fps=8, with_audio=False)
-    assert (
-        main(
-            [
-                "translate",
-                "--checkpoint",
-                str(checkpoint),
-                "--input",
-                str(tmp_path / "clip.mp4"),
-                "--output",
-                str(tmp_path / "out"),
-                "--device",
-                "cpu",
-                "--side-by-side",
-            ]
-        )
-        == 0
-    )
+    assert translate_cli(checkpoint, tmp_path / "clip.mp4", tmp_path / "out", "--side-by-side") == 0
     with av.open(str(tmp_path / "out" / "clip.mp4")) as result:
         assert (result.streams.video[0].width, result.streams.video[0].height) == (128, 48)
         assert sum(1 for _ in result.decode(video=0)) == 3

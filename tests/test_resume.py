@@ -5,7 +5,7 @@ import time
 
 import torch
 
-from conftest import tiny_config
+from conftest import TINY_FLAGS, tiny_config
 from stylecycle.training.checkpoint import list_checkpoints, load_checkpoint
 from stylecycle.training.trainer import Trainer, resume_trainer
 
@@ -49,22 +49,7 @@ def test_sigint_saves_a_checkpoint_that_resumes_and_exits_130(demo_root, tmp_pat
         str(demo_root),
         "--run-dir",
         str(run),
-        "--size",
-        "24",
-        "--load-size",
-        "28",
-        "--ngf",
-        "4",
-        "--ndf",
-        "4",
-        "--n-blocks",
-        "1",
-        "--n-layers-d",
-        "2",
-        "--workers",
-        "0",
-        "--device",
-        "cpu",
+        *TINY_FLAGS,
         "--sample-every",
         "0",
     ]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import tiny_config
+from conftest import TINY_FLAGS, tiny_config
 from stylecycle.config import ServeConfig
 from stylecycle.errors import ConfigError
 from stylecycle.serve.jobs import TrainingJobs
@@ -88,22 +88,7 @@ def test_only_models_under_the_checkpoints_folder_can_be_chosen(checkpoints):
 def test_one_training_run_at_a_time_and_stopping_saves_a_checkpoint(demo_root, tmp_path):
     jobs = TrainingJobs()
     tiny = [
-        "--size",
-        "24",
-        "--load-size",
-        "28",
-        "--ngf",
-        "4",
-        "--ndf",
-        "4",
-        "--n-blocks",
-        "1",
-        "--n-layers-d",
-        "2",
-        "--workers",
-        "0",
-        "--device",
-        "cpu",
+        *TINY_FLAGS,
         "--max-steps",
         "100000",
     ]
