@@ -3,11 +3,20 @@ import torch
 from stylecycle.precision import autocast, native_bf16, resolve_precision
 
 
-def test_auto_precision_is_bf16_exactly_where_the_hardware_has_it():
+def test_auto_precision_is_bf16_where_the_hardware_has_it_and_a_cpu_is_measured_faster_with_it(monkeypatch):
+    from stylecycle import precision
+
     cpu = torch.device("cpu")
-    assert resolve_precision("auto", cpu) == ("bf16" if native_bf16(cpu) else "fp32")
+    assert resolve_precision("auto", cpu) == ("bf16" if native_bf16(cpu) and precision.bf16_convolutions_faster_on_cpu() else "fp32")
+    monkeypatch.setattr(precision, "native_bf16", lambda device: True)
+    for faster, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(precision, "bf16_convolutions_faster_on_cpu", lambda faster=faster: faster)
+        assert resolve_precision("auto", cpu) == expected
+    monkeypatch.setattr(precision, "native_bf16", lambda device: False)
+    assert resolve_precision("auto", cpu) == "fp32"
     assert resolve_precision("fp32", cpu) == "fp32"
     assert resolve_precision("fp16", cpu) == "fp16"
+    assert resolve_precision("bf16", cpu) == "bf16"  # asked for, given, measured slower or not
 
 
 def test_autocast_computes_convolutions_in_the_chosen_dtype():
