@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -9,9 +10,10 @@ from stylecycle.config import ModelConfig
 from stylecycle.errors import StylecycleError
 from stylecycle.losses import discriminator_adversarial_loss
 from stylecycle.model import CycleGAN, run_together
+from stylecycle.training.checkpoint import load_checkpoint
 from stylecycle.training.pool import ImagePool
 from stylecycle.training.schedulers import LrFactor, LrSchedule
-from stylecycle.training.trainer import Trainer
+from stylecycle.training.trainer import Trainer, resume_trainer
 
 
 def test_training_steps_change_the_weights_and_lower_the_cycle_loss(demo_root, tmp_path):
@@ -231,3 +233,49 @@ def test_compiled_networks_train_and_save_interchangeable_checkpoints(demo_root,
     state = torch.load(final, weights_only=True)
     for name in ("G_ab", "G_ba", "D_a", "D_b"):
         getattr(eager, name).load_state_dict(state["networks"][name])  # same names as uncompiled
+
+
+@pytest.mark.parametrize("text, seconds", [("90s", 90), ("20m", 1200), ("1h30m", 5400), ("1.5h", 5400), ("45", 45), ("2m30s", 150)])
+def test_a_time_budget_is_written_the_way_people_say_it(text, seconds):
+    from stylecycle.config.options import parse_duration
+
+    assert parse_duration(text, "--time-budget") == seconds
+
+
+@pytest.mark.parametrize("text", ["", "soon", "5 minutes", "-3m", "0s", "1d"])
+def test_a_time_budget_that_is_not_a_duration_gets_one_line(text):
+    with pytest.raises(StylecycleError, match="--time-budget"):
+        tiny_config(Path("."), Path("run"), time_budget=text).train.validate()
+
+
+def run_on_a_clock(trainer: Trainer, seconds_per_step: float) -> None:
+    """Run ``trainer`` with a clock on which every step takes ``seconds_per_step``."""
+    now = [0.0]
+
+    def clock() -> float:
+        return now[0]
+
+    step = trainer.train_step
+
+    def timed_step(real_a, real_b):
+        now[0] += seconds_per_step
+        return step(real_a, real_b)
+
+    trainer.clock, trainer.train_step = clock, timed_step
+    trainer.run()
+
+
+def test_a_time_budget_stops_the_run_when_spent_with_the_learning_rate_spread_over_it(demo_root, tmp_path):
+    trainer = Trainer(tiny_config(demo_root, tmp_path / "run", time_budget="6s", max_steps=5))
+    run_on_a_clock(trainer, 0.125)  # 48 steps fit the budget; --max-steps does not cut it short
+    assert trainer.step == 48 and trainer.elapsed_s == 6.0
+    assert trainer.opt_g.param_groups[0]["lr"] < 0.05 * trainer.config.optim.lr  # decayed to about 0 at the end
+    assert load_checkpoint(tmp_path / "run")["elapsed_s"] == pytest.approx(6.0)
+
+
+def test_a_run_resumed_with_a_larger_budget_continues_for_the_difference(demo_root, tmp_path):
+    run_on_a_clock(Trainer(tiny_config(demo_root, tmp_path / "run", time_budget="3s")), 0.125)
+    more = resume_trainer(tmp_path / "run", {"train": {"time_budget": "5s"}})
+    assert more.step == 24 and more.elapsed_s == 3.0
+    run_on_a_clock(more, 0.125)
+    assert more.step == 40 and more.elapsed_s == 5.0

@@ -4,6 +4,7 @@ checks every section's ``validate`` uses."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -48,6 +49,21 @@ def inception_weights_option() -> Any:
         None,
         "torch-fidelity's Inception weights file for FID and KID; default: its file in the torch hub cache, downloaded there if missing",
     )
+
+
+DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+
+
+def parse_duration(text: str, flag: str) -> float:
+    """Seconds in ``90s``, ``20m``, ``1h30m``, ``1.5h`` or ``45`` (seconds); refused in one line otherwise."""
+    match = DURATION.match(text.strip().lower())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ConfigError(f"{flag} {text!r} is not a duration: write e.g. 90s, 20m, 1h30m")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total <= 0:
+        raise ConfigError(f"{flag} {text!r} must be longer than nothing")
+    return total
 
 
 def field_type(cls: type, name: str) -> Any:

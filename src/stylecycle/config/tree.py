@@ -32,6 +32,7 @@ from .options import (
     inception_weights_option,
     non_negative,
     option,
+    parse_duration,
     positive,
     precision_option,
 )
@@ -217,6 +218,11 @@ class TrainConfig:
     epochs: int = option(100, "epochs at the initial learning rate")
     decay_epochs: int = option(100, "epochs over which the learning rate then decays linearly to zero")
     max_steps: int | None = option(None, "stop after this many steps; the lr schedule then spans them")
+    time_budget: str | None = option(
+        None,
+        "train for this long instead (90s, 20m, 1h30m): the lr schedule spans the time, planned from the pace measured as the "
+        "run goes, and the run stops and saves when it is spent; --resume with a larger budget continues. Overrides --max-steps",
+    )
     seed: int = option(0, "random seed for weights, pairing and augmentation")
     deterministic: bool = option(False, "use only deterministic kernels (bit-reproducible runs; slower on GPUs)")
     threads: int = option(0, "CPU threads for the arithmetic (0: PyTorch's default, one per core)")
@@ -245,6 +251,8 @@ class TrainConfig:
             raise ConfigError("--epochs and --decay-epochs are both 0: nothing to train (or set --max-steps)")
         if self.max_steps is not None:
             positive(self, "max_steps")
+        if self.time_budget is not None:
+            parse_duration(self.time_budget, "--time-budget")
 
 
 @dataclass

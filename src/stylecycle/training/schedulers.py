@@ -53,6 +53,14 @@ class LrSchedule:
         if self.per_step is not None:
             self.per_step.step()
 
+    def span(self, constant_steps: int, total_steps: int) -> None:
+        """Stretch or shrink the per-step policies to a new length (a run with a time budget
+        learns its length as it goes); the next :meth:`step` follows it."""
+        if self.per_step is not None:
+            for factor in self.per_step.lr_lambdas:
+                assert isinstance(factor, LrFactor)
+                factor.constant_steps, factor.total_steps = constant_steps, total_steps
+
     def epoch_end(self, loss: float) -> None:
         if self.plateau is not None:
             self.plateau.step(loss)

@@ -7,6 +7,7 @@ import os
 import random
 import re
 import shutil
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from tqdm.auto import tqdm
 
 from ..atomic import remove_stale_temporaries
 from ..config import Config, config_from_dict, config_to_dict, smallest_training_side
+from ..config.options import parse_duration
 from ..data.datasets import MIN_TRAIN_SIDE, UnpairedImages, UnpairedSampler, scan_images
 from ..data.io import read_image, save_image
 from ..data.transforms import (
@@ -58,6 +60,8 @@ from .signals import StopRequest
 from .step import Update, cyclegan_update, side_by_side_blockers
 
 PREVIEW_IMAGES = 4
+UNPLANNED = 2**62  # the length of a time-budget run before its pace is known
+PLAN_EVERY = 25  # steps between re-plans of a time-budget run's length (the first after 5)
 STATS_EVERY = 10  # steps between progress-bar updates and logged statistics
 NETWORKS = ("G_ab", "G_ba", "D_a", "D_b")
 
@@ -135,8 +139,14 @@ class Trainer:
         files_a, files_b = self.build_loader()
         self.steps_per_epoch = len(self.loader)
         epochs = train.epochs + train.decay_epochs
-        self.total_steps = train.max_steps or epochs * self.steps_per_epoch
-        constant_steps = round(self.total_steps * train.epochs / epochs) if epochs else self.total_steps
+        # With a time budget the length is planned from the pace as the run goes (plan_to_budget);
+        # until then the schedule holds its initial rate.
+        self.budget_s = parse_duration(train.time_budget, "--time-budget") if train.time_budget else None
+        self.total_steps = UNPLANNED if self.budget_s else train.max_steps or epochs * self.steps_per_epoch
+        self.constant_fraction = train.epochs / epochs if epochs else 1.0
+        constant_steps = round(self.total_steps * self.constant_fraction)
+        self.elapsed_s = 0.0  # training time spent, over all sessions of the run
+        self.clock = time.perf_counter
 
         self.model = CycleGAN(config.model, config.loss).to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]  # documented, missing from the stubs
         if self.dist.active and config.model.norm == "batch":
@@ -266,19 +276,24 @@ class Trainer:
             if scan.skipped:
                 log.warning("%s; `stylecycle check-data` lists them all", scan.summary())
         log.info(
-            "training on %d A and %d B images from %s: %d steps (%d per epoch) on %s%s, %s",
+            "training on %d A and %d B images from %s: %s (%d per epoch) on %s%s, %s",
             *(len(scan.files) for scan in self.scans),
             " and ".join(str(scan.folder) for scan in self.scans),
-            self.total_steps,
+            f"{self.total_steps} steps"
+            if self.budget_s is None
+            else f"{self.budget_s - self.elapsed_s:.0f} s more of a {self.budget_s:.0f} s budget",
             self.steps_per_epoch,
             self.device,
             f" x {self.dist.world_size} ranks" if self.dist.active else "",
             self.precision,
         )
         try:
-            bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True, disable=not self.dist.is_main)
+            planned = None if self.budget_s else self.total_steps
+            bar = tqdm(total=planned, initial=self.step, unit="step", dynamic_ncols=True, disable=not self.dist.is_main)
+            session_start, session_steps = self.clock(), 0
+            mark = session_start  # all time in the loop counts against a budget: data, samples, checkpoints
             with bar, StopRequest() as stop:
-                while self.step < self.total_steps:
+                while not self.length_reached():
                     # Every finished epoch had steps_per_epoch steps: a resumed run skips what it did.
                     done_this_epoch = self.step - self.epoch * self.steps_per_epoch
                     self.sampler.set_epoch(self.epoch, start=done_this_epoch * self.config.data.batch_size)
@@ -291,9 +306,16 @@ class Trainer:
                         self.report(bar, losses)
                         if after_step is not None:
                             after_step(self)
+                        now = self.clock()
+                        self.elapsed_s, mark = self.elapsed_s + now - mark, now
+                        session_steps += 1
+                        if session_steps == 1:  # the pace is measured from here: the first step warms up
+                            session_start = self.clock()
+                        elif self.budget_s and (session_steps % PLAN_EVERY == 5 or self.step >= self.total_steps):
+                            self.plan_to_budget(session_steps - 1, self.clock() - session_start, bar)
                         if self.dist.any_rank(stop.requested, self.device):
                             raise TrainingInterrupted(self.save())
-                        if self.step >= self.total_steps:
+                        if self.length_reached():
                             break
                     else:
                         self.end_epoch()
@@ -312,6 +334,25 @@ class Trainer:
                 self.monitor.close()
             log.removeHandler(handler)
             handler.close()
+
+    def length_reached(self) -> bool:
+        """Whether the run is over: its steps done, or its time budget spent (on any rank: all
+        stop at the same step). A budget run that reaches its planned steps early plans again."""
+        if self.budget_s is None:
+            return self.step >= self.total_steps
+        return self.dist.any_rank(self.elapsed_s >= self.budget_s, self.device)
+
+    def plan_to_budget(self, steps: int, seconds: float, bar: tqdm) -> None:
+        """Set the run's length to the steps done plus those the rest of the budget holds at this
+        session's pace (``steps`` in ``seconds``, after its first, warm-up step), and stretch the
+        lr schedule over it. Every rank plans the same length."""
+        pace = steps / max(seconds, 1e-9)
+        more = self.dist.mean(torch.tensor(max(0.0, self.budget_s - self.elapsed_s) * pace, device=self.device))  # type: ignore[operator]
+        self.total_steps = self.step + max(1, round(more))
+        for schedule in (self.sched_g, self.sched_d):
+            schedule.span(round(self.total_steps * self.constant_fraction), self.total_steps)
+        bar.total = self.total_steps
+        bar.refresh()
 
     def end_epoch(self) -> None:
         """The plateau policy hears the epoch's mean generator loss (the same on every rank);
@@ -399,6 +440,7 @@ class Trainer:
             "config": config_to_dict(self.config),
             "step": self.step,
             "epoch": self.epoch,
+            "elapsed_s": self.elapsed_s,
             "per_rank": per_rank,
             "networks": {name: getattr(self.model, name).state_dict() for name in NETWORKS},
             "optimizers": {"G": self.opt_g.state_dict(), "D": self.opt_d.state_dict()},
@@ -443,6 +485,7 @@ class Trainer:
         if state["rng"]["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         self.step, self.epoch = int(state["step"]), int(state["epoch"])
+        self.elapsed_s = float(state.get("elapsed_s", 0.0))  # absent from checkpoints written before time budgets
 
     def save(self) -> Path:
         """Rank 0 writes the checkpoint (the ranks' weights are identical); all return its path."""
