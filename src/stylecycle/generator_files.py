@@ -47,7 +47,9 @@ def load_generator(path: Path, direction: Direction = "a2b", generator: str | No
         else:
             state = check_format(state, path)
             model = config_from_dict(state["config"]).model
-            weights = state["networks"][GENERATOR_OF[direction]]
+            name = GENERATOR_OF[direction]
+            # A run trained with --ema translates with the average, as its samples showed it.
+            weights = state["ema"][f"{name}_ema"] if "ema" in state else state["networks"][name]
         network = build_generator(model)
         network.load_state_dict(weights)
     except (KeyError, RuntimeError, ConfigError) as exc:

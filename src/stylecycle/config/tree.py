@@ -183,6 +183,11 @@ class OptimConfig:
     beta1: float = option(0.5, "Adam beta1")
     beta2: float = option(0.999, "Adam beta2")
     pool_size: int = option(50, "past fakes kept to train the discriminators on (0 disables the pool)")
+    ema: float = option(
+        0.0,
+        "keep an exponential moving average of the generators' weights with this decay per step (e.g. 0.999), and sample, "
+        "translate and export with it; 0: off",
+    )
     d_first: bool = option(False, "update the discriminators before the generators in each step (the seed recipe's order)")
     lr_policy: LrPolicy = option(
         "linear",
@@ -196,6 +201,8 @@ class OptimConfig:
     def validate(self) -> None:
         positive(self, "lr", "lr_step_epochs", "lr_gamma")
         non_negative(self, "pool_size", "lr_patience")
+        if not 0.0 <= self.ema < 1.0:
+            raise ConfigError(f"--ema must be in [0, 1), got {self.ema}")
         for name in ("beta1", "beta2"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"--{name} must be in [0, 1), got {getattr(self, name)}")

@@ -6,9 +6,8 @@ import logging
 from pathlib import Path
 
 import torch
+from torch import nn
 from torchvision.utils import make_grid
-
-from ..model import CycleGAN
 
 log = logging.getLogger("stylecycle")
 
@@ -24,17 +23,17 @@ def log_to_file(run_dir: Path) -> logging.Handler:
 
 
 @torch.no_grad()
-def sample_grid(model: CycleGAN, real_a: torch.Tensor, real_b: torch.Tensor) -> torch.Tensor:
+def sample_grid(g_ab: nn.Module, g_ba: nn.Module, real_a: torch.Tensor, real_b: torch.Tensor) -> torch.Tensor:
     """One column per preview image; rows: A, G_ab(A), G_ba(G_ab(A)), B, G_ba(B), G_ab(G_ba(B)).
 
     The generators run as translation runs them, in evaluation mode: batch norm then uses its
     running statistics (no update, and no collective that only rank 0 would join), dropout is off.
     """
-    training = model.training
-    model.eval()
+    modes = [g.training for g in (g_ab, g_ba)]
+    g_ab.eval(), g_ba.eval()
     try:
-        fake_b, fake_a = model.G_ab(real_a), model.G_ba(real_b)
-        rows = [real_a, fake_b, model.G_ba(fake_b), real_b, fake_a, model.G_ab(fake_a)]
+        fake_b, fake_a = g_ab(real_a), g_ba(real_b)
+        rows = [real_a, fake_b, g_ba(fake_b), real_b, fake_a, g_ab(fake_a)]
     finally:
-        model.train(training)
+        g_ab.train(modes[0]), g_ba.train(modes[1])
     return make_grid(torch.cat(rows).float().cpu(), nrow=real_a.shape[0], padding=2, pad_value=1.0)

@@ -51,6 +51,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .distributed import Distributed
+from .ema import GeneratorAverage
 from .halves import Halves
 from .logging import log, log_to_file, sample_grid
 from .monitor import RunMonitor
@@ -153,6 +154,8 @@ class Trainer:
             log.info("--norm batch across %d ranks: using synchronised batch statistics", self.dist.world_size)
             to_sync_batch_norm(self.model)
         self.dist.broadcast_weights(self.model)
+        # Built before compiling, so that the average holds plain modules (its copies need no compiling).
+        self.ema = GeneratorAverage(self.model, optim.ema) if optim.ema > 0 else None
         if train.compile:
             compile_networks(self.model, self.device)
 
@@ -246,6 +249,8 @@ class Trainer:
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> Losses:
         """One update (:func:`~stylecycle.training.step.cyclegan_update`), then the schedules."""
         outcome = cyclegan_update(self.update, real_a, real_b)
+        if self.ema is not None and outcome.generators_stepped:
+            self.ema.update(self.model)
         self.update_skipped = not (outcome.generators_stepped and outcome.discriminators_stepped)
         self.epoch_g_loss += torch.stack([loss.detach().float() for loss in outcome.generator_losses.values()]).sum()
         if outcome.generators_stepped or outcome.discriminators_stepped:
@@ -419,7 +424,8 @@ class Trainer:
     def write_samples(self) -> Path:
         path = self.run_dir / "samples" / f"step_{self.step:08d}.png"
         if self.monitor is not None:  # rank 0 only
-            grid = sample_grid(self.model, self.preview_a, self.preview_b)
+            shown = self.ema or self.model  # the generators translation will use
+            grid = sample_grid(shown.G_ab, shown.G_ba, self.preview_a, self.preview_b)
             save_image(grid, path)
             self.monitor.sample_grid(self.step, grid)
         return path
@@ -443,6 +449,7 @@ class Trainer:
             "elapsed_s": self.elapsed_s,
             "per_rank": per_rank,
             "networks": {name: getattr(self.model, name).state_dict() for name in NETWORKS},
+            **({"ema": self.ema.state_dict()} if self.ema is not None else {}),
             "optimizers": {"G": self.opt_g.state_dict(), "D": self.opt_d.state_dict()},
             "schedulers": {"G": self.sched_g.state_dict(), "D": self.sched_d.state_dict()},
             "scaler": self.scaler.state_dict(),
@@ -460,6 +467,11 @@ class Trainer:
             raise CheckpointError("this checkpoint was written by an older stylecycle: it translates, but cannot be resumed")
         for name in NETWORKS:
             getattr(self.model, name).load_state_dict(state["networks"][name])
+        if self.ema is not None:
+            if "ema" in state:
+                self.ema.load_state_dict(state["ema"])
+            else:  # --ema given on resuming a run that had none: the average starts from here
+                log.info("--ema starts with the weights of step %d", int(state["step"]))
         self.opt_g.load_state_dict(state["optimizers"]["G"])
         self.opt_d.load_state_dict(state["optimizers"]["D"])
         self.sched_g.load_state_dict(state["schedulers"]["G"])
