@@ -1,0 +1,117 @@
+"""Quality per CPU-minute: each candidate trains for the same wall-clock budget on the known-answer
+benchmark, and its translations of the held-out test photographs are scored against their true
+stylisation (PSNR and SSIM, beside the untouched input's). Prints JSON; writes a markdown table
+and, for the first seed, a comparison sheet per candidate into ``--output``.
+
+GAN training is chaotic: compare means over seeds, with their spread. A candidate is a set of
+training options over the defaults of the recipe it names, exactly as the command line takes them.
+
+    python benchmarks/quality.py --budget 5m --seeds 0 1 --candidates preview preview_ema
+    python benchmarks/quality.py --budget 20s --seeds 0 --candidates preview   # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from stylecycle.config import Config
+from stylecycle.data.demo import build_demo_dataset
+from stylecycle.data.io import read_pil, save_pil
+from stylecycle.evaluation import comparison_sheet, paired_scores
+from stylecycle.inference import Translator
+from stylecycle.training.trainer import Trainer
+
+# name: the options it trains with, {section: {field: value}}
+CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
+    "preview": {"train": {"recipe": "preview"}},
+    "preview_ema": {"train": {"recipe": "preview"}, "optim": {"ema": 0.99}},
+    "paper_at_96px": {"train": {"recipe": "cyclegan"}, "data": {"size": 96, "load_size": 112}},
+}
+SHEET_IMAGES = 6
+
+
+def train_and_score(name: str, seed: int, budget: str, data_root: Path, run_dir: Path) -> dict[str, Any]:
+    given = CANDIDATES[name]
+    config = Config.from_recipe(
+        {
+            **given,
+            "data": {**given.get("data", {}), "root": data_root, "workers": 0},
+            "train": {**given.get("train", {}), "run_dir": run_dir, "time_budget": budget, "seed": seed, "sample_every": 0},
+        }
+    )
+    trainer = Trainer(config)
+    final = trainer.run()
+    translator = Translator.from_checkpoint(final, device="cpu")
+    scores, rows = [], []
+    for photo in sorted((data_root / "testA").glob("*.png")):
+        source, truth = read_pil(photo), read_pil(data_root / "testB" / photo.name)
+        translated = translator.translate(source)
+        scores.append(paired_scores(translated, truth))
+        rows.append([("input", source), (name, translated), ("truth", truth)])
+    return {
+        "seed": seed,
+        "steps": trainer.step,
+        "seconds": round(trainer.elapsed_s, 1),
+        "psnr": round(statistics.mean(s["psnr"] for s in scores), 3),
+        "ssim": round(statistics.mean(s["ssim"] for s in scores), 4),
+        "sheet_rows": rows[:SHEET_IMAGES],
+    }
+
+
+def identity_scores(data_root: Path) -> dict[str, float]:
+    """The untouched input against the truth: what any candidate must beat."""
+    scores = [
+        paired_scores(read_pil(photo), read_pil(data_root / "testB" / photo.name)) for photo in sorted((data_root / "testA").glob("*.png"))
+    ]
+    return {"psnr": round(statistics.mean(s["psnr"] for s in scores), 3), "ssim": round(statistics.mean(s["ssim"] for s in scores), 4)}
+
+
+def spread(values: list[float], digits: int = 3) -> str:
+    return f"{statistics.mean(values):.{digits}f}" + (f" ({min(values):.{digits}f}–{max(values):.{digits}f})" if len(values) > 1 else "")
+
+
+def markdown(result: dict[str, Any]) -> str:
+    identity = result["identity"]
+    lines = [
+        f"Budget {result['budget']} per run, seeds {', '.join(map(str, result['seeds']))}; mean (min–max) over seeds.",
+        "",
+        "| candidate | PSNR (dB) | Δ PSNR vs input | SSIM | steps |",
+        "|---|---:|---:|---:|---:|",
+        f"| input unchanged | {identity['psnr']:.3f} | 0 | {identity['ssim']:.4f} | – |",
+    ]
+    for name, runs in result["candidates"].items():
+        psnr, ssim = [r["psnr"] for r in runs], [r["ssim"] for r in runs]
+        gain = statistics.mean(psnr) - identity["psnr"]
+        lines.append(f"| {name} | {spread(psnr, 2)} | {gain:+.2f} | {spread(ssim)} | {spread([r['steps'] for r in runs], 0)} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", default="5m", help="wall-clock training time of each run (the demo's budget is 5m)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=list(CANDIDATES))
+    parser.add_argument("--output", type=Path, default=Path("benchmarks/results/quality"), help="folder for table.md and the sheets")
+    args = parser.parse_args()
+    args.output.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        data_root = build_demo_dataset(Path(tmp) / "data")
+        result: dict[str, Any] = {"budget": args.budget, "seeds": args.seeds, "identity": identity_scores(data_root), "candidates": {}}
+        for name in args.candidates:
+            runs = [train_and_score(name, seed, args.budget, data_root, Path(tmp) / f"{name}_{seed}") for seed in args.seeds]
+            sheet: Image.Image = comparison_sheet(runs[0]["sheet_rows"])
+            save_pil(sheet, args.output / f"{name}.png")
+            result["candidates"][name] = [{k: v for k, v in run.items() if k != "sheet_rows"} for run in runs]
+    (args.output / "table.md").write_text(markdown(result))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
