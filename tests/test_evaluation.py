@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageFilter, ImageOps
+from skimage import data
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from conftest import tiny_config
@@ -229,3 +230,27 @@ def test_evaluate_options_that_cannot_work_are_refused(options, message):
 def test_a_missing_output_folder_is_one_line(tmp_path, capsys):
     assert evaluate_cli("--outputs", tmp_path / "nowhere", "--references", tmp_path) == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def smooth_photo(side: int = 96) -> Image.Image:
+    return Image.fromarray(data.astronaut()).resize((side, side), Image.Resampling.LANCZOS).filter(ImageFilter.GaussianBlur(2))
+
+
+def test_a_checkerboard_laid_over_a_translation_is_scored_against_the_references_own():
+    reference = smooth_photo()
+    pixels = np.asarray(reference).astype(np.int16)
+    board = (np.indices(pixels.shape[:2]).sum(0) % 2 * 2 - 1)[..., None] * 6  # +-6 levels, period 2
+    checkered = Image.fromarray(np.clip(pixels + board, 0, 255).astype(np.uint8))
+    assert paired_scores(reference, reference)["checkerboard"] == pytest.approx(1.0)
+    assert paired_scores(checkered, reference)["checkerboard"] > 5  # +-6 grey levels: about 11x the photo's own
+
+
+def test_a_band_along_the_top_edge_is_caught_by_the_border_score():
+    reference = smooth_photo()
+    pixels = np.asarray(reference).astype(np.int16)
+    everywhere = Image.fromarray(np.clip(pixels + 8, 0, 255).astype(np.uint8))
+    banded = pixels.copy()
+    banded[:3] += 40
+    banded = Image.fromarray(np.clip(banded, 0, 255).astype(np.uint8))
+    assert paired_scores(everywhere, reference)["border"] == pytest.approx(1.0, abs=0.1)
+    assert paired_scores(banded, reference)["border"] > 10

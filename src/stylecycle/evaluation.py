@@ -57,7 +57,17 @@ SHEET_GAP = 4
 SHEET_LABEL = 18  # height of the column titles
 # Metric: (label, whether higher is better, decimals).
 IDENTITY = "identity (input unchanged)"  # the summary row of the untranslated inputs
-METRICS = {"psnr": ("PSNR (dB)", True, 2), "ssim": ("SSIM", True, 3), "fid": ("FID", False, 2), "kid": ("KID", False, 4)}
+METRICS = {
+    "psnr": ("PSNR (dB)", True, 2),
+    "ssim": ("SSIM", True, 3),
+    "checkerboard": ("checkerboard (x reference)", False, 2),
+    "border": ("border error (x interior)", False, 2),
+    "fid": ("FID", False, 2),
+    "kid": ("KID", False, 4),
+}
+PAIRED = ("psnr", "ssim", "checkerboard", "border")  # the metrics of a translation against its reference
+BORDER = 4  # pixels of the frame the border score looks at
+EPS = 1e-10
 
 
 class MetricUnavailable(StylecycleError):
@@ -114,7 +124,35 @@ def paired_scores(output: Image.Image, reference: Image.Image) -> dict[str, floa
     return {
         "psnr": float(peak_signal_noise_ratio(out, ref, data_range=1.0)),
         "ssim": float(ssim_map[..., SSIM_BORDER:-SSIM_BORDER, SSIM_BORDER:-SSIM_BORDER].mean()),
+        "checkerboard": (checkerboard_energy(out) + EPS) / (checkerboard_energy(ref) + EPS),
+        "border": border_error_ratio(out, ref),
     }
+
+
+def checkerboard_energy(image: torch.Tensor) -> float:
+    """The share of an image's spectral power (NxCxHxW, channels averaged, mean removed) on the
+    frequencies of periods 2 and 4 pixels along either axis: where the pattern of a stride-2 transposed
+    convolution (and of two of them) lies. Scored against the reference's, so a picture's own
+    fine texture is not counted against it."""
+    grey = image.float().mean(dim=(0, 1))  # NxCxHxW: the batch and channels averaged
+    power = torch.fft.fft2(grey - grey.mean()).abs().square()
+    height, width = power.shape
+    rows = {round(height * f) % height for f in (0.25, 0.5, 0.75)} - {0}
+    columns = {round(width * f) % width for f in (0.25, 0.5, 0.75)} - {0}
+    on_lines = torch.zeros_like(power, dtype=torch.bool)
+    on_lines[sorted(rows), :] = True
+    on_lines[:, sorted(columns)] = True
+    return float(power[on_lines].sum() / (power.sum() + EPS))
+
+
+def border_error_ratio(output: torch.Tensor, reference: torch.Tensor) -> float:
+    """The mean error in the outermost BORDER rows and columns over the mean error inside them
+    (NxCxHxW, sides above 2 x BORDER): about 1 where the edges are translated like the rest, far
+    more for a band along an edge."""
+    error = (output.float() - reference.float()).abs().mean(dim=(0, 1))
+    frame = torch.ones_like(error, dtype=torch.bool)
+    frame[BORDER:-BORDER, BORDER:-BORDER] = False
+    return float((error[frame].mean() + EPS) / (error[~frame].mean() + EPS))
 
 
 @torch.no_grad()
@@ -196,7 +234,7 @@ class Report:
         notes = [f"- {' and '.join(labels)} unavailable: {reason}" for reason, labels in reasons.items()]
         notes += [f"- skipped {len(self.skipped)} image(s): " + "; ".join(self.skipped)] if self.skipped else []
         lines += [""] + notes if notes else []
-        paired = [m for m in ("psnr", "ssim") if any(m in row for row in self.per_image)]
+        paired = [m for m in PAIRED if any(m in row for row in self.per_image)]
         if paired:
             columns = [
                 (key, f"{METRICS[m][0]}{suffix}")
@@ -262,7 +300,7 @@ class Evaluator:
         for name, (features, prefix) in rows.items():
             scored = [row for row in report.per_image if f"{prefix}psnr" in row]
             if name == "translated" or scored or features:
-                means = {m: sum(float(row[prefix + m]) for row in scored) / len(scored) for m in ("psnr", "ssim") if scored}
+                means = {m: sum(float(row[prefix + m]) for row in scored) / len(scored) for m in PAIRED if scored}
                 report.summary[name] = {"images": max(len(scored), len(features)) if prefix else len(report.per_image), **means}
             if self.target_features is not None and (features or name == "translated"):
                 try:
