@@ -315,9 +315,9 @@ class Trainer:
                         self.elapsed_s, mark = self.elapsed_s + now - mark, now
                         session_steps += 1
                         if session_steps == 1:  # the pace is measured from here: the first step warms up
-                            session_start = self.clock()
+                            session_start = now
                         elif self.budget_s and (session_steps % PLAN_EVERY == 5 or self.step >= self.total_steps):
-                            self.plan_to_budget(session_steps - 1, self.clock() - session_start, bar)
+                            self.plan_to_budget(session_steps - 1, now - session_start, bar)
                         if self.dist.any_rank(stop.requested, self.device):
                             raise TrainingInterrupted(self.save())
                         if self.length_reached():
