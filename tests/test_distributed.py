@@ -58,13 +58,15 @@ def torchrun_train(*flags: str) -> subprocess.CompletedProcess:
         "--standalone",
         "--nproc-per-node",
         "2",
+        "--tee",
+        "3",  # each rank's own output too (prefixed with its rank), so that a failure shows why
         "-m",
         "stylecycle.cli",
         "train",
         *flags,
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == 0, result.stderr[-8000:]  # the ranks' own errors come before torchrun's summary
     return result
 
 
