@@ -9,7 +9,7 @@ from typing import Any
 
 from ..atomic import atomic_path
 from ..errors import ConfigError, first_line
-from .options import allowed_values, field_type, optional_inner
+from .options import allowed_values, field_of, field_type, optional_inner
 from .tree import SECTION_CLASSES, SECTION_NAMES, Config, sections
 
 
@@ -77,8 +77,7 @@ def typed_sections(raw: dict[str, dict[str, Any]], source: str) -> dict[str, dic
 
 def coerce_field(section_cls: type, name: str, value: Any) -> Any:
     """A plain value converted to the type of field ``name`` of ``section_cls`` (see :func:`coerce`)."""
-    f = next(f for f in dataclasses.fields(section_cls) if f.name == name)
-    return coerce(field_type(section_cls, name), value, allowed_values(section_cls, f))
+    return coerce(field_type(section_cls, name), value, allowed_values(section_cls, field_of(section_cls, name)))
 
 
 def coerce(tp: Any, value: Any, allowed: tuple[Any, ...] | None = None) -> Any:

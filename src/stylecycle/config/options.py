@@ -108,5 +108,10 @@ def non_negative(section: Any, *names: str) -> None:
             raise ConfigError(f"{flag_of(section, name)} must not be negative, got {getattr(section, name)}")
 
 
+def field_of(section: Any, name: str) -> dataclasses.Field:
+    """The field ``name`` of a config section (class or instance)."""
+    return next(f for f in dataclasses.fields(section) if f.name == name)
+
+
 def flag_of(section: Any, name: str) -> str:
-    return flag_name(next(f for f in dataclasses.fields(section) if f.name == name))
+    return flag_name(field_of(section, name))

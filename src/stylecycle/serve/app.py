@@ -141,7 +141,7 @@ def build_app(config: ServeConfig) -> tuple[Any, Path]:
         status = jobs.status()
         shown = session_folder(request) / "train"
         shown.mkdir(parents=True, exist_ok=True)
-        copies = [shutil.copyfile(path, shown / path.name) if path else None for path in (status.sample, status.losses)]
+        copies = [copy_when_changed(path, shown) if path else None for path in (status.sample, status.losses)]
         return status.text, *(str(copy) if copy else None for copy in copies)
 
     # Gradio's own cache (what the browser downloads) is emptied of files older than an hour, hourly.
@@ -202,6 +202,15 @@ def build_app(config: ServeConfig) -> tuple[Any, Path]:
         app.unload(forget_session)
     app.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     return app, work_root
+
+
+def copy_when_changed(source: Path, folder: Path) -> Path:
+    """``source`` copied into ``folder``, unless the copy there is already this version of it
+    (the Train tab asks every 2 seconds; the loss plot is rewritten every few steps)."""
+    copy = folder / source.name
+    if not copy.exists() or copy.stat().st_mtime_ns != source.stat().st_mtime_ns:
+        shutil.copy2(source, copy)  # keeps the modification time, which the next call compares
+    return copy
 
 
 def never_served(config: ServeConfig, work_root: Path) -> list[str]:
