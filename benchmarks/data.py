@@ -21,8 +21,9 @@ from pathlib import Path
 from speed import seconds, step_function
 
 from stylecycle.config import Config, DataConfig, ModelConfig, TrainConfig
-from stylecycle.data.demo import TRAIN_PHOTOS, load_photo, stylize
+from stylecycle.data.demo import TRAIN_PHOTOS, load_photo
 from stylecycle.data.io import save_pil
+from stylecycle.data.styles import poster
 from stylecycle.training.trainer import Trainer
 
 JPEG_SIZE = (1024, 768)
@@ -36,7 +37,7 @@ def write_jpegs(root: Path, per_domain: int) -> Path:
         x, y = (37 * i) % (photo.width - JPEG_SIZE[0]), (23 * i) % (photo.height - JPEG_SIZE[1])
         crop = photo.crop((x, y, x + JPEG_SIZE[0], y + JPEG_SIZE[1]))
         save_pil(crop, root / "trainA" / f"{i:03d}.jpg", quality=90)
-        save_pil(stylize(crop), root / "trainB" / f"{i:03d}.jpg", quality=90)
+        save_pil(poster(crop), root / "trainB" / f"{i:03d}.jpg", quality=90)
     return root
 
 

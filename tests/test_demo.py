@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stylecycle.data.demo import stylize
+from stylecycle.data.styles import STYLES, poster
 
 
 def test_demo_dataset_has_the_cyclegan_layout_and_a_validation_split(demo_root):
@@ -15,7 +15,7 @@ def test_demo_dataset_has_the_cyclegan_layout_and_a_validation_split(demo_root):
 def test_the_B_side_of_each_held_out_split_is_the_true_stylisation_of_its_A_side(demo_root, split):
     for photo in (demo_root / f"{split}A").iterdir():
         truth = Image.open(demo_root / f"{split}B" / photo.name)
-        assert np.array_equal(np.asarray(truth), np.asarray(stylize(Image.open(photo))))
+        assert np.array_equal(np.asarray(truth), np.asarray(poster(Image.open(photo))))
 
 
 def test_no_validation_or_test_pixel_is_in_a_training_crop(demo_root):
@@ -38,7 +38,7 @@ def test_the_two_domains_look_different(demo_root):
 
 def test_training_domains_are_unpaired(demo_root):
     """No B training image is the stylisation of an A training image."""
-    styled_a = {np.asarray(stylize(Image.open(p))).tobytes() for p in (demo_root / "trainA").iterdir()}
+    styled_a = {np.asarray(poster(Image.open(p))).tobytes() for p in (demo_root / "trainA").iterdir()}
     assert not styled_a & {np.asarray(Image.open(p)).tobytes() for p in (demo_root / "trainB").iterdir()}
 
 
@@ -50,3 +50,25 @@ def test_make_benchmark_builds_the_dataset_at_the_size_asked(tmp_path, capsys):
     assert len(crops) == 3 and Image.open(crops[0]).size == (40, 40)
     assert main(["make-benchmark", str(tmp_path / "bad"), "--size", "0"]) == 2
     assert "--size must be positive" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_every_benchmark_style_is_far_from_the_untouched_photo_and_deterministic(style):
+    """A style the input already nearly matches could not tell a model that learned it from one
+    that did nothing."""
+    from stylecycle.data.demo import load_photo
+
+    photo = load_photo("coffee").resize((160, 120))
+    truth = np.asarray(STYLES[style](photo), dtype=float)
+    assert np.array_equal(truth, np.asarray(STYLES[style](photo), dtype=float))
+    mse = np.mean((truth - np.asarray(photo, dtype=float)) ** 2) / 255.0**2
+    assert 10 * np.log10(1 / mse) < 24
+
+
+def test_make_benchmark_writes_the_style_asked_for(tmp_path):
+    from stylecycle.cli import main
+
+    assert main(["make-benchmark", str(tmp_path / "grade"), "--style", "grade", "--train-per-domain", "2", "--size", "32"]) == 0
+    photo = tmp_path / "grade" / "testA" / "chelsea.png"
+    truth = np.asarray(Image.open(tmp_path / "grade" / "testB" / "chelsea.png"))
+    assert np.array_equal(truth, np.asarray(STYLES["grade"](Image.open(photo))))

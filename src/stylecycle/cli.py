@@ -28,6 +28,7 @@ from .config import (
     read_config_file,
 )
 from .config.options import allowed_values
+from .data.styles import STYLES
 from .errors import ConfigError, StylecycleError, TrainingInterrupted, user_message
 from .nn.generators import list_generators
 from .pretrained import OFFLINE_ENV
@@ -171,6 +172,13 @@ def build_parser(recipe: str | None = None) -> OneLineParser:
         "with validation and test photographs and their true stylisations.",
     )
     benchmark.add_argument("root", type=Path, help="folder to write trainA/, trainB/, valA/, valB/, testA/, testB/ into")
+    benchmark.add_argument(
+        "--style",
+        default="poster",
+        choices=list(STYLES),
+        help="the true stylisation: poster (flat warm colours, ink edges; the demo's), grade (a photographic colour grade), "
+        "paint (oil-paint patches, outlines); documented in stylecycle.data.styles (default: poster)",
+    )
     benchmark.add_argument("--train-per-domain", type=int, default=120, metavar="N", help="training crops per domain (default: 120)")
     benchmark.add_argument("--size", type=int, default=128, metavar="N", help="side of the training crops in pixels (default: 128)")
     benchmark.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the crop positions (default: 0)")
@@ -301,7 +309,7 @@ def run_make_benchmark(args: argparse.Namespace) -> None:
     for name in ("train_per_domain", "size"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
-    root = build_demo_dataset(args.root, train_per_domain=args.train_per_domain, side=args.size, seed=args.seed)
+    root = build_demo_dataset(args.root, style=args.style, train_per_domain=args.train_per_domain, side=args.size, seed=args.seed)
     print(f"benchmark data written to {root} (valB/ and testB/ hold the true stylisations of valA/ and testA/)")
 
 

@@ -1,9 +1,10 @@
-"""The demo and benchmark data: photographs versus a posterised "warm poster" rendering of them.
+"""The demo and benchmark data: photographs versus a stylisation of them (``data.styles``; the
+demo's is the "warm poster").
 
 Built at run time, with no download, from the public-domain photographs that scikit-image
 ships (astronaut, coffee, rocket, Hubble deep field, Chelsea the cat). Domain A holds crops of
-the photographs; domain B holds *other* crops of the same photographs passed through
-:func:`stylize`, so the two domains are unpaired but the mapping between them is known exactly.
+the photographs; domain B holds *other* crops of the same photographs passed through one of the
+documented filters of :mod:`stylecycle.data.styles`, so the two domains are unpaired but the mapping between them is known exactly.
 That makes it a task with a known answer: ``valB/`` and ``testB/`` hold the true stylisation of
 each ``valA/`` and ``testA/`` image under the same file name, so a translation can be scored
 against it (``stylecycle evaluate``), and hyper-parameters tuned on the validation pair
@@ -20,36 +21,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from .io import save_pil
+from .styles import STYLES
 
 TRAIN_PHOTOS = ("astronaut", "coffee", "rocket", "hubble_deep_field")
 TEST_ONLY_PHOTOS = ("chelsea",)
 TRAIN_FRACTION = 0.7  # of each photograph's width; the rest is test
 VALIDATION_FRACTION = 0.25  # of the height of the left part; the rest is training
-
-# The "warm poster" palette: a colour matrix that pushes blues towards ochre and sepia.
-WARM_PALETTE = np.array([[1.05, 0.25, 0.00], [0.10, 0.85, 0.05], [0.00, 0.15, 0.55]], dtype=np.float32)
-POSTER_LEVELS = 8
-INK_STRENGTH = 2.5
-
-
-def stylize(image: Image.Image) -> Image.Image:
-    """The demo's style, deterministic and documented so it can be learned and scored.
-
-    1. a 5x5 median filter flattens texture into painted patches;
-    2. the warm palette matrix, then a 0.9 gamma, recolours them;
-    3. each channel is posterised to 8 levels;
-    4. dark ink lines are drawn where the smoothed image has edges.
-    """
-    smooth = image.convert("RGB").filter(ImageFilter.MedianFilter(5))
-    edges = np.asarray(smooth.convert("L").filter(ImageFilter.FIND_EDGES), dtype=np.float32) / 255.0
-    colour = np.asarray(smooth, dtype=np.float32) / 255.0
-    graded = np.clip(colour @ WARM_PALETTE.T, 0.0, 1.0) ** 0.9
-    poster = np.round(graded * (POSTER_LEVELS - 1)) / (POSTER_LEVELS - 1)
-    ink = np.clip(1.0 - INK_STRENGTH * edges, 0.0, 1.0)[..., None]
-    return Image.fromarray(np.round(poster * ink * 255.0).astype(np.uint8), mode="RGB")
 
 
 def load_photo(name: str) -> Image.Image:
@@ -71,10 +51,11 @@ def random_crops(photos: list[Image.Image], count: int, side: int, rng: np.rando
     return crops
 
 
-def build_demo_dataset(root: Path, *, train_per_domain: int = 120, side: int = 128, seed: int = 0) -> Path:
-    """Write ``trainA``, ``trainB``, ``valA``, ``valB``, ``testA`` and ``testB`` under ``root``
-    and return it. The held-out parts do not depend on the arguments, so scores of runs trained
+def build_demo_dataset(root: Path, *, style: str = "poster", train_per_domain: int = 120, side: int = 128, seed: int = 0) -> Path:
+    """Write ``trainA``, ``trainB``, ``valA``, ``valB``, ``testA`` and ``testB`` of ``style`` under
+    ``root`` and return it. The held-out parts do not depend on the arguments, so scores of runs trained
     with different settings are comparable."""
+    stylize = STYLES[style]
     root = Path(root)
     rng = np.random.default_rng(seed)
     train_parts: list = []
