@@ -19,11 +19,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from stylecycle.config import Config
 from stylecycle.data.demo import build_demo_dataset
 from stylecycle.data.io import read_pil, save_pil
+from stylecycle.data.styles import STYLES
 from stylecycle.evaluation import comparison_sheet, paired_scores
 from stylecycle.inference import Translator
 from stylecycle.training.trainer import Trainer
@@ -32,7 +31,9 @@ from stylecycle.training.trainer import Trainer
 CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     "preview": {"train": {"recipe": "preview"}},
     "preview_ema": {"train": {"recipe": "preview"}, "optim": {"ema": 0.99}},
-    "paper_at_96px": {"train": {"recipe": "cyclegan"}, "data": {"size": 96, "load_size": 112}},
+    "paper_at_96px": {"train": {"recipe": "paper"}, "data": {"size": 96, "load_size": 112}},
+    "lut": {"train": {"recipe": "preview"}, "model": {"generator": "lut"}},
+    "preview_lut": {"train": {"recipe": "preview"}, "model": {"colour_lut": True}},
 }
 SHEET_IMAGES = 6
 
@@ -42,6 +43,7 @@ def train_and_score(name: str, seed: int, budget: str, data_root: Path, run_dir:
     config = Config.from_recipe(
         {
             **given,
+            "model": given.get("model", {}),
             "data": {**given.get("data", {}), "root": data_root, "workers": 0},
             "train": {**given.get("train", {}), "run_dir": run_dir, "time_budget": budget, "seed": seed, "sample_every": 0},
         }
@@ -61,6 +63,9 @@ def train_and_score(name: str, seed: int, budget: str, data_root: Path, run_dir:
         "seconds": round(trainer.elapsed_s, 1),
         "psnr": round(statistics.mean(s["psnr"] for s in scores), 3),
         "ssim": round(statistics.mean(s["ssim"] for s in scores), 4),
+        # artefacts: the worst test image's checkerboard energy (x the truth's) and mean border error (x the interior's)
+        "checkerboard": round(max(s["checkerboard"] for s in scores), 2),
+        "border": round(statistics.mean(s["border"] for s in scores), 2),
         "sheet_rows": rows[:SHEET_IMAGES],
     }
 
@@ -70,7 +75,12 @@ def identity_scores(data_root: Path) -> dict[str, float]:
     scores = [
         paired_scores(read_pil(photo), read_pil(data_root / "testB" / photo.name)) for photo in sorted((data_root / "testA").glob("*.png"))
     ]
-    return {"psnr": round(statistics.mean(s["psnr"] for s in scores), 3), "ssim": round(statistics.mean(s["ssim"] for s in scores), 4)}
+    return {
+        "psnr": round(statistics.mean(s["psnr"] for s in scores), 3),
+        "ssim": round(statistics.mean(s["ssim"] for s in scores), 4),
+        "checkerboard": round(max(s["checkerboard"] for s in scores), 2),
+        "border": round(statistics.mean(s["border"] for s in scores), 2),
+    }
 
 
 def spread(values: list[float], digits: int = 3) -> str:
@@ -78,38 +88,49 @@ def spread(values: list[float], digits: int = 3) -> str:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    identity = result["identity"]
-    lines = [
-        f"Budget {result['budget']} per run, seeds {', '.join(map(str, result['seeds']))}; mean (min–max) over seeds.",
-        "",
-        "| candidate | PSNR (dB) | Δ PSNR vs input | SSIM | steps |",
-        "|---|---:|---:|---:|---:|",
-        f"| input unchanged | {identity['psnr']:.3f} | 0 | {identity['ssim']:.4f} | – |",
-    ]
-    for name, runs in result["candidates"].items():
-        psnr, ssim = [r["psnr"] for r in runs], [r["ssim"] for r in runs]
-        gain = statistics.mean(psnr) - identity["psnr"]
-        lines.append(f"| {name} | {spread(psnr, 2)} | {gain:+.2f} | {spread(ssim)} | {spread([r['steps'] for r in runs], 0)} |")
-    return "\n".join(lines) + "\n"
+    lines = [f"Budget {result['budget']} per run, seeds {', '.join(map(str, result['seeds']))}; mean (min–max) over seeds.", ""]
+    for style, scored in result["styles"].items():
+        identity = scored["identity"]
+        lines += [
+            f"**{style}**",
+            "",
+            "| candidate | PSNR (dB) | Δ PSNR vs input | SSIM | checkerboard (worst, x truth) | border (x interior) | steps |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+            f"| input unchanged | {identity['psnr']:.3f} | 0 | {identity['ssim']:.4f} | {identity['checkerboard']:.2f} "
+            f"| {identity['border']:.2f} | – |",
+        ]
+        for name, runs in scored["candidates"].items():
+            psnr, ssim = [r["psnr"] for r in runs], [r["ssim"] for r in runs]
+            gain = statistics.mean(psnr) - identity["psnr"]
+            artefacts = f"{spread([r['checkerboard'] for r in runs], 2)} | {spread([r['border'] for r in runs], 2)}"
+            lines.append(
+                f"| {name} | {spread(psnr, 2)} | {gain:+.2f} | {spread(ssim)} | {artefacts} | {spread([r['steps'] for r in runs], 0)} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", default="5m", help="wall-clock training time of each run (the demo's budget is 5m)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--styles", nargs="+", choices=list(STYLES), default=list(STYLES))
     parser.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=list(CANDIDATES))
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/quality"), help="folder for table.md and the sheets")
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        data_root = build_demo_dataset(Path(tmp) / "data")
-        result: dict[str, Any] = {"budget": args.budget, "seeds": args.seeds, "identity": identity_scores(data_root), "candidates": {}}
-        for name in args.candidates:
-            runs = [train_and_score(name, seed, args.budget, data_root, Path(tmp) / f"{name}_{seed}") for seed in args.seeds]
-            sheet: Image.Image = comparison_sheet(runs[0]["sheet_rows"])
-            save_pil(sheet, args.output / f"{name}.png")
-            result["candidates"][name] = [{k: v for k, v in run.items() if k != "sheet_rows"} for run in runs]
-    (args.output / "table.md").write_text(markdown(result))
+    result: dict[str, Any] = {"budget": args.budget, "seeds": args.seeds, "styles": {}}
+    for style in args.styles:
+        with tempfile.TemporaryDirectory() as tmp:
+            data_root = build_demo_dataset(Path(tmp) / "data", style=style)
+            scored: dict[str, Any] = {"identity": identity_scores(data_root), "candidates": {}}
+            result["styles"][style] = scored
+            for name in args.candidates:
+                runs = [train_and_score(name, seed, args.budget, data_root, Path(tmp) / f"{name}_{seed}") for seed in args.seeds]
+                save_pil(comparison_sheet(runs[0]["sheet_rows"]), args.output / f"{style}_{name}.png")
+                scored["candidates"][name] = [{k: v for k, v in run.items() if k != "sheet_rows"} for run in runs]
+                print(style, name, [(r["psnr"], r["ssim"]) for r in scored["candidates"][name]], "input", scored["identity"], flush=True)
+                (args.output / "table.md").write_text(markdown(result))
     print(json.dumps(result, indent=2))
 
 

@@ -17,7 +17,14 @@ from stylecycle.nn.attention import SelfAttention
 from stylecycle.nn.generators import upsampling
 from stylecycle.training.trainer import Trainer
 
-GENERATORS = [("resnet_9blocks", False), ("resnet_6blocks", False), ("unet_128", False), ("unet_256", False), ("resnet_6blocks", True)]
+GENERATORS = [
+    ("resnet_9blocks", False),
+    ("resnet_6blocks", False),
+    ("unet_128", False),
+    ("unet_256", False),
+    ("resnet_6blocks", True),
+    ("lut", False),
+]
 COMBINATIONS = list(
     itertools.product(
         GENERATORS, ["patch", "pixel", "multiscale"], ["instance", "batch", "sync_batch", "none"], ["lsgan", "vanilla", "hinge", "wgangp"]
@@ -52,7 +59,7 @@ def test_the_generator_option_takes_exactly_the_registered_generators(monkeypatc
 
     monkeypatch.setitem(generators.GENERATORS, "resnet_2blocks", generators.GENERATORS["resnet_6blocks"])
     ModelConfig(generator="resnet_2blocks").validate()  # a newly registered one is known at once
-    with pytest.raises(ConfigError, match="unknown --generator 'resnet_99blocks'; known: resnet_2blocks, resnet_6blocks"):
+    with pytest.raises(ConfigError, match="unknown --generator 'resnet_99blocks'; known: lut, resnet_2blocks, resnet_6blocks"):
         ModelConfig(generator="resnet_99blocks").validate()
 
 
@@ -201,5 +208,5 @@ def test_the_preview_recipe_is_the_small_budget_the_demo_was_measured_with():
         "train": {"max_steps": 1500},
     }
     preview = Config.from_recipe({"train": {"recipe": "preview"}})
-    assert preview.updated({"train": {"recipe": "cyclegan"}}) == Config.from_recipe(spelled_out)
+    assert preview.updated({"train": {"recipe": "paper"}}) == Config.from_recipe(spelled_out)
     assert Config.from_recipe({"train": {"recipe": "standard"}}).data.size == 128

@@ -32,8 +32,10 @@ def test_every_config_field_has_exactly_one_flag():
     assert {a.dest for a in translate._actions} >= {f"translate.{f.name}" for f in dataclasses.fields(TranslateConfig)}
 
 
-def test_defaults_are_the_cyclegan_papers():
-    config = Config()
+def test_the_paper_recipe_is_the_cyclegan_papers_settings_under_its_new_and_old_name():
+    paper = Config.from_recipe({"train": {"recipe": "paper"}})
+    assert Config.from_recipe({"train": {"recipe": "cyclegan"}}).updated({"train": {"recipe": "paper"}}) == paper
+    config = paper.updated({})
     assert (config.loss.gan_loss, config.loss.cycle_loss, config.loss.lambda_cycle, config.loss.lambda_identity) == (
         "lsgan",
         "l1",
@@ -74,7 +76,7 @@ def test_a_config_file_may_set_some_options_in_yaml_spellings(tmp_path):
     [
         ("model:\n  wings: 2\n", "unknown config keys in section 'model'.*wings"),
         ("engine:\n  lr: 1\n", "unknown sections.*engine"),
-        ("model:\n  generator: resnet_99\n", "'resnet_99' is not one of resnet_6blocks, resnet_9blocks"),
+        ("model:\n  generator: resnet_99\n", "'resnet_99' is not one of lut, resnet_6blocks, resnet_9blocks"),
         ("data:\n  size: 1.5\n", "section 'data': 1.5 is not a whole number"),
         ("data:\n  flip: maybe\n", "'maybe' is not true or false"),
         ("- just\n- a list\n", "must map sections"),

@@ -18,6 +18,7 @@ from .nn import (
     norm_layer,
     with_spectral_norm,
 )
+from .nn.colour import ColourTable
 from .nn.generators import Generator
 
 if TYPE_CHECKING:
@@ -43,11 +44,14 @@ def build_generator(model: ModelConfig) -> Generator:
     )
     if model.generator.startswith("resnet"):
         options.update(n_blocks=model.n_blocks, attention=model.attention)
-    generator = init_weights(create_generator(model.generator, **options), model.init, model.init_gain)
-    if model.global_skip:
+    generator = create_generator(model.generator, **options)
+    if model.colour_lut or model.generator == "lut":
+        generator.colour = ColourTable(model.lut_size, norm=options["norm"])
+    generator = init_weights(generator, model.init, model.init_gain)
+    if model.global_skip and model.generator != "lut":
         # Zero the output layer so the skip path alone speaks at first: the generator starts as
         # the identity (up to the skip's clamp) instead of the identity plus random noise.
-        head = [m for m in generator.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
+        head = [m for m in generator.model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
         nn.init.zeros_(head.weight)
         if head.bias is not None:
             nn.init.zeros_(head.bias)

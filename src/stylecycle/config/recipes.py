@@ -1,15 +1,19 @@
 """Recipes: named sets of defaults for the training options a user does not give.
 
-Each is ``{section: {field: value}}`` over the fields' own defaults (which are the ``cyclegan``
-recipe, the paper's); :meth:`stylecycle.config.Config.from_recipe` applies them.
+Each is ``{section: {field: value}}`` over the fields' own defaults (which are the ``paper``
+recipe's); :meth:`stylecycle.config.Config.from_recipe` applies them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+# The CycleGAN paper's settings are the fields' own defaults.
+PAPER: dict[str, dict[str, Any]] = {}
+
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {
-    "cyclegan": {},
+    "paper": PAPER,
+    "cyclegan": PAPER,  # the old name of "paper", which older checkpoints, configs and scripts give
     # The formulation of the founding design document: discriminators trained first, then the
     # generators; MSE cycle loss with weight 1; no identity loss and no image pool; Adam at
     # lr 2e-4 with PyTorch's default betas. Its "one Adam optimiser for D_X and one for D_Y" is

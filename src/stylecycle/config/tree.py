@@ -99,11 +99,16 @@ class DataConfig:
 class ModelConfig:
     generator: str = option(
         "resnet_9blocks",
-        "generator: ResNet with 9 or 6 residual blocks, or U-Net for 128 or 256 pixel training crops",
+        "generator: ResNet with 9 or 6 residual blocks, U-Net for 128 or 256 pixel training crops, "
+        "or lut (a per-image colour look-up table alone: colour styles, no artefacts, any image size at once)",
         choices=list_generators,
     )
     n_blocks: int | None = option(None, "residual blocks of a resnet generator, overriding the number in its name")
     ngf: int = option(64, "width (channels of the first layer) of the generators")
+    colour_lut: bool = option(
+        False, "a per-image 3D colour look-up table before the generator's network: it learns the style's colours in few steps"
+    )
+    lut_size: int = option(17, "entries per colour axis of the look-up table (--generator lut, --colour-lut)")
     attention: bool = option(False, "a self-attention block (SAGAN, gated, starting closed) in the middle of the resnet bottleneck")
     upsample: Upsample = option(
         "transpose", "generator upsampling: transposed convolution (the reference), or resize-conv (no checkerboard artefacts)"
@@ -129,6 +134,8 @@ class ModelConfig:
     def validate(self) -> None:
         check_choices(self)
         positive(self, "ngf", "ndf", "n_layers_d", "d_scales", "init_gain")
+        if self.lut_size < 2:
+            raise ConfigError(f"--lut-size must be at least 2, got {self.lut_size}")
         if not self.generator.startswith("resnet"):
             for name in ("n_blocks", "attention"):
                 if getattr(self, name):
@@ -212,8 +219,8 @@ class OptimConfig:
 class TrainConfig:
     run_dir: Path | None = option(None, "folder for checkpoints, sample grids and logs (created if missing)")
     recipe: str = option(
-        "cyclegan",
-        "defaults for the options not given: cyclegan (the paper's); seed (discriminators first, MSE cycle loss x1, "
+        "paper",
+        "defaults for the options not given: paper (the CycleGAN paper's; cyclegan is its old name); seed (discriminators first, MSE cycle loss x1, "
         "no identity loss, no image pool, Adam betas (0.9, 0.999)); preview (the demo's: 96-pixel crops, half-width "
         "6-block generators starting as the identity, 1500 steps, minutes on a CPU); standard (128-pixel crops, "
         "generators starting as the identity, 20000 steps)",

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attention import SelfAttention
+from .colour import ColourTable
 from .norm import NormLayer, instance_norm
 
 # The global skip adds atanh(x) before the final tanh; clamping keeps atanh finite at +-1.
@@ -86,13 +87,17 @@ class Generator(nn.Module):
 
     def __init__(self, global_skip: bool, side_multiple: int, min_side: int) -> None:
         """Subclasses then set ``self.model``, the network proper; its input sides must be
-        multiples of ``side_multiple`` and at least ``min_side``."""
+        multiples of ``side_multiple`` and at least ``min_side``. ``colour``, when set, is a
+        colour stage (:class:`ColourTable`) applied before the network."""
         super().__init__()
         self.global_skip = global_skip
         self.side_multiple, self.min_side = side_multiple, min_side
         self.skip_limit = SKIP_LIMIT  # an attribute, not a global, so that TorchScript can see it
+        self.colour: ColourTable | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.colour is not None:
+            x = self.colour(x)
         h, w = x.shape[-2], x.shape[-1]
         x = pad_to_multiple(x, self.side_multiple, self.min_side)
         out = self.model(x)
@@ -234,6 +239,18 @@ class UnetGenerator(Generator):
         self.model = UnetSkipBlock(out_channels, ngf, submodule=block, in_channels=in_channels, outermost=True, **common)  # type: ignore[arg-type]
 
 
+class ColourOnlyGenerator(Generator):
+    """No pixel network: the colour stage alone (the ``lut`` generator). It cannot change a
+    single pixel's neighbourhood, so it can neither paint artefacts nor draw lines."""
+
+    def __init__(self) -> None:
+        super().__init__(global_skip=False, side_multiple=1, min_side=1)
+        self.model = nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.colour is None else self.colour(x)
+
+
 GENERATORS: dict[str, Callable[..., Generator]] = {}
 
 
@@ -263,6 +280,11 @@ def unet_128(**kwargs) -> Generator:
 @register_generator
 def unet_256(**kwargs) -> Generator:
     return UnetGenerator(num_downs=8, **kwargs)
+
+
+@register_generator
+def lut(**pixel_network_options) -> Generator:
+    return ColourOnlyGenerator()
 
 
 def list_generators() -> list[str]:

@@ -56,14 +56,13 @@ class InstanceNorm2d(nn.InstanceNorm2d):
     def _shared_statistics(self, x: torch.Tensor) -> torch.Tensor | None:
         """``x`` normalised with statistics imposed on this layer by :func:`imposing_statistics`
         (None where none are), after recording its own for :func:`measuring_statistics`."""
-        measured = _measuring.get()
-        if measured is not None:
+        if _measuring.get() is not None:
             x32 = x.float()
-            measured[self] = (x32.mean((2, 3), keepdim=True), x32.var((2, 3), unbiased=False, keepdim=True))
-        imposed = _imposed.get()
-        if imposed is None or self not in imposed:
+            record_statistics(self, x32.mean((2, 3), keepdim=True), x32.var((2, 3), unbiased=False, keepdim=True))
+        imposed = imposed_statistics(self)
+        if imposed is None:
             return None
-        mean, var = imposed[self]
+        mean, var = imposed
         y = (x.float() - mean) * torch.rsqrt(var + self.eps)
         if self.affine:
             y = y * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
@@ -80,10 +79,11 @@ class InstanceNorm2d(nn.InstanceNorm2d):
 
 
 # Statistics measured on one input and imposed on the layers for others: tiled translation
-# (stylecycle.tiling) normalises every tile with the statistics of the whole image. Both are
-# state of the caller's own context (thread), not of the shared network, so another thread
-# translating with the same network meanwhile is unaffected.
-Statistics = dict[nn.Module, tuple[torch.Tensor, torch.Tensor]]
+# (stylecycle.tiling) normalises every tile with the statistics of the whole image, and gives it
+# the colour table the whole image asks for (nn.colour). Both are state of the caller's own
+# context (thread), not of the shared network, so another thread translating with the same
+# network meanwhile is unaffected.
+Statistics = dict[nn.Module, tuple[torch.Tensor, ...]]
 _measuring: ContextVar[Statistics | None] = ContextVar("stylecycle_measuring_statistics", default=None)
 _imposed: ContextVar[Statistics | None] = ContextVar("stylecycle_imposed_statistics", default=None)
 
@@ -109,6 +109,19 @@ def imposing_statistics(statistics: Statistics) -> Iterator[None]:
         yield
     finally:
         _imposed.reset(token)
+
+
+def record_statistics(module: nn.Module, *values: torch.Tensor) -> None:
+    """Record what ``module`` measured on this input, if :func:`measuring_statistics` is active."""
+    measured = _measuring.get()
+    if measured is not None:
+        measured[module] = values
+
+
+def imposed_statistics(module: nn.Module) -> tuple[torch.Tensor, ...] | None:
+    """What :func:`imposing_statistics` imposes on ``module`` in this thread, if anything."""
+    imposed = _imposed.get()
+    return None if imposed is None else imposed.get(module)
 
 
 def instance_norm(affine: bool = False, eps: float = 1e-5) -> NormLayer:

@@ -21,7 +21,7 @@ from .safety import Refused
 PRESETS: dict[str, list[str]] = {
     "fast preview": ["--recipe", "preview", "--time-budget", "5m", "--sample-every", "100", "--save-every", "250"],
     "standard": ["--recipe", "standard", "--time-budget", "20m", "--sample-every", "250", "--save-every", "500"],
-    "high quality": ["--recipe", "cyclegan", "--size", "256", "--load-size", "286", "--sample-every", "1000", "--save-every", "5000"],
+    "high quality": ["--recipe", "paper", "--size", "256", "--load-size", "286", "--sample-every", "1000", "--save-every", "5000"],
 }
 STOP_TIMEOUT_S = 120  # a step of the largest preset on a slow CPU, plus the checkpoint
 LOG_NAME = "serve.log"
