@@ -34,6 +34,12 @@ CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     "paper_at_96px": {"train": {"recipe": "paper"}, "data": {"size": 96, "load_size": 112}},
     "lut": {"train": {"recipe": "preview"}, "model": {"generator": "lut"}},
     "preview_lut": {"train": {"recipe": "preview"}, "model": {"colour_lut": True}},
+    "colour_first": {"train": {"recipe": "preview"}, "model": {"colour_lut": True}, "optim": {"colour_first": 0.3}},
+    "colour_first_small": {
+        "train": {"recipe": "preview"},
+        "model": {"colour_lut": True, "ngf": 16, "n_blocks": 3},
+        "optim": {"colour_first": 0.3},
+    },
 }
 SHEET_IMAGES = 6
 

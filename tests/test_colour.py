@@ -12,6 +12,7 @@ from stylecycle.cli import main
 from stylecycle.config import ModelConfig
 from stylecycle.data.demo import build_demo_dataset
 from stylecycle.data.io import pil_to_tensor
+from stylecycle.errors import ConfigError
 from stylecycle.inference import Translator
 from stylecycle.model import build_generator
 from stylecycle.nn.colour import ColourTable, identity_table
@@ -82,3 +83,28 @@ def test_a_colour_model_trains_translates_and_exports_to_onnx(tmp_path, model):
         image = torch.rand(1, 3, height, width) * 2 - 1
         theirs = torch.from_numpy(session.run(None, {"image": image.numpy()})[0])
         assert (translator.translate(image) - theirs).abs().max().item() <= 1e-4
+
+
+def test_colour_first_trains_only_the_colour_stages_for_that_fraction_of_the_run(tmp_path):
+    data = build_demo_dataset(tmp_path / "data", train_per_domain=2, side=32)
+    config = tiny_config(data, tmp_path / "run", max_steps=4).updated({"model": {"colour_lut": True}, "optim": {"colour_first": 0.5}})
+    trainer = Trainer(config)
+    network, colour = trainer.model.G_ab.model, trainer.model.G_ab.colour
+
+    def snapshot() -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.cat([p.detach().flatten() for p in network.parameters()]), colour.shared.detach().clone()
+
+    batch = next(iter(trainer.loader))
+    for step in range(4):
+        before = snapshot()
+        trainer.train_step(batch["a"], batch["b"])
+        trainer.step += 1
+        after = snapshot()
+        assert not torch.equal(before[1], after[1])  # the colour stage always learns
+        assert torch.equal(before[0], after[0]) == (step < 2)  # the network from half-way on
+
+
+def test_colour_first_needs_a_colour_stage(tmp_path):
+    config = tiny_config(tmp_path, tmp_path / "run").updated({"optim": {"colour_first": 0.3}})
+    with pytest.raises(ConfigError, match="--colour-first .* needs --colour-lut"):
+        config.validate()

@@ -96,6 +96,11 @@ class CycleGAN(nn.Module):
     def discriminators(self) -> nn.ModuleList:
         return nn.ModuleList([self.D_a, self.D_b])
 
+    def enable_generator_networks(self, enabled: bool) -> None:
+        """Off, the generators' colour stages translate alone (``--colour-first``)."""
+        for generator in (self.G_ab, self.G_ba):
+            generator.network_enabled = enabled
+
     def perceptual_loss(self, features_fake: dict[str, torch.Tensor], real: torch.Tensor) -> torch.Tensor:
         """How far a translation's VGG features (``features_fake``) are from its input's: the content kept."""
         assert self.vgg is not None

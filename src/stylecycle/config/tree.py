@@ -196,6 +196,11 @@ class OptimConfig:
         "translate and export with it; 0: off",
     )
     d_first: bool = option(False, "update the discriminators before the generators in each step (the seed recipe's order)")
+    colour_first: float = option(
+        0.0,
+        "fraction of the run (of its steps, or of its --time-budget) in which only the colour stage of --colour-lut "
+        "generators trains, at the speed of a colour-only model; the generators' networks then learn the rest",
+    )
     lr_policy: LrPolicy = option(
         "linear",
         "after --epochs at the full rate: linear or cosine decay to 0 over --decay-epochs; step: times --lr-gamma "
@@ -208,9 +213,7 @@ class OptimConfig:
     def validate(self) -> None:
         positive(self, "lr", "lr_step_epochs", "lr_gamma")
         non_negative(self, "pool_size", "lr_patience")
-        if not 0.0 <= self.ema < 1.0:
-            raise ConfigError(f"--ema must be in [0, 1), got {self.ema}")
-        for name in ("beta1", "beta2"):
+        for name in ("ema", "colour_first", "beta1", "beta2"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
 
@@ -288,6 +291,8 @@ class Config:
                 f"--size {self.data.size} is too small for a discriminator with --n-layers-d "
                 f"{self.model.n_layers_d}: use --size {smallest} or more, or fewer layers"
             )
+        if self.optim.colour_first and not self.model.colour_lut:
+            raise ConfigError("--colour-first trains the colour stage first: it needs --colour-lut")
         return self
 
     @classmethod

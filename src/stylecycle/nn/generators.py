@@ -94,10 +94,13 @@ class Generator(nn.Module):
         self.side_multiple, self.min_side = side_multiple, min_side
         self.skip_limit = SKIP_LIMIT  # an attribute, not a global, so that TorchScript can see it
         self.colour: ColourTable | None = None
+        self.network_enabled = True  # off: the colour stage alone translates (training's --colour-first)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.colour is not None:
             x = self.colour(x)
+        if not self.network_enabled:
+            return x
         h, w = x.shape[-2], x.shape[-1]
         x = pad_to_multiple(x, self.side_multiple, self.min_side)
         out = self.model(x)

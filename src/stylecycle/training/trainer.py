@@ -246,8 +246,16 @@ class Trainer:
             log.warning("--parallel-halves is off: the halves cannot run side by side with %s", " and ".join(blockers))
         return not blockers
 
+    def progress(self) -> float:
+        """How much of the run is done: of its time budget, or of its steps."""
+        return self.elapsed_s / self.budget_s if self.budget_s else self.step / self.total_steps
+
+    def in_colour_phase(self) -> bool:
+        return self.progress() < self.config.optim.colour_first
+
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> Losses:
         """One update (:func:`~stylecycle.training.step.cyclegan_update`), then the schedules."""
+        self.model.enable_generator_networks(not self.in_colour_phase())
         outcome = cyclegan_update(self.update, real_a, real_b)
         if self.ema is not None and outcome.generators_stepped:
             self.ema.update(self.model)
@@ -297,6 +305,7 @@ class Trainer:
             bar = tqdm(total=planned, initial=self.step, unit="step", dynamic_ncols=True, disable=not self.dist.is_main)
             session_start, session_steps = self.clock(), 0
             mark = session_start  # all time in the loop counts against a budget: data, samples, checkpoints
+            colour_phase = self.in_colour_phase()
             with bar, StopRequest() as stop:
                 while not self.length_reached():
                     # Every finished epoch had steps_per_epoch steps: a resumed run skips what it did.
@@ -304,6 +313,8 @@ class Trainer:
                     self.sampler.set_epoch(self.epoch, start=done_this_epoch * self.config.data.batch_size)
                     for batch in self.loader:
                         real_a, real_b = (batch[d].to(self.device, memory_format=self.memory_format) for d in "ab")
+                        if colour_phase and not self.in_colour_phase():
+                            session_steps, colour_phase = 0, False  # the networks join in: measure the pace afresh
                         losses = self.train_step(real_a, real_b)
                         self.note_unreadable(batch["unreadable"])
                         self.step += 1
