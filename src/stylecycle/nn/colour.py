@@ -76,8 +76,9 @@ class ColourTable(nn.Module):
                 return imposed
         thumbnail = F.interpolate(x.float(), size=(self.thumbnail, self.thumbnail), mode="bilinear", align_corners=False)
         features = [self.encoder(thumbnail).mean((2, 3)), thumbnail.mean((2, 3)), thumbnail.std((2, 3))]
-        weights = self.weights(torch.cat(features, 1))
-        residual = self.gain * (self.shared + weights @ self.bases)
+        weights = self.weights(torch.cat(features, 1)).float()
+        # A weighted sum rather than a matrix product, which autocast would compute in bf16.
+        residual = self.gain * (self.shared + (weights[:, :, None] * self.bases).sum(1))
         table = self.identity + residual.view(-1, 3, self.size, self.size, self.size)
         if not torch.jit.is_scripting():
             self._record(table)
