@@ -82,6 +82,19 @@ def test_only_transposed_convolutions_paint_a_checkerboard_on_a_constant_input(u
         assert (checkerboard_energy(centre) > 1e-3) == paints_checkerboard
 
 
+def test_the_anti_aliased_generator_paints_no_checkerboard_and_trains(demo_root_64, tmp_path):
+    torch.manual_seed(0)
+    generator = build_generator(ModelConfig(generator="resnet_6blocks", ngf=8, antialias=True, norm="none", init_gain=0.2))
+    with torch.no_grad():
+        assert checkerboard_energy(generator(torch.full((1, 3, 256, 256), 0.3))[..., 96:160, 96:160]) < 1e-3
+    config = tiny_config(demo_root_64, tmp_path, max_steps=1).updated({"model": {"antialias": True}})
+    trainer = Trainer(config)
+    batch = next(iter(trainer.loader))
+    assert all(torch.isfinite(v) for v in trainer.train_step(batch["a"], batch["b"]).values())
+    with pytest.raises(ConfigError, match="--antialias brings its own upsampling"):
+        config.updated({"model": {"upsample": "resize-conv"}}).validate()
+
+
 def test_gradient_penalty_matches_a_hand_computation():
     """For a linear critic D(x) = <w, x> the gradient is w everywhere, so the penalty is (|w| - 1)^2."""
     weight = torch.randn(1, 3, 4, 4)

@@ -108,4 +108,3 @@ def test_colour_first_needs_a_colour_stage(tmp_path):
     config = tiny_config(tmp_path, tmp_path / "run").updated({"optim": {"colour_first": 0.3}})
     with pytest.raises(ConfigError, match="--colour-first .* needs --colour-lut"):
         config.validate()
-

@@ -43,7 +43,7 @@ def build_generator(model: ModelConfig) -> Generator:
         global_skip=model.global_skip,
     )
     if model.generator.startswith("resnet"):
-        options.update(n_blocks=model.n_blocks, attention=model.attention)
+        options.update(n_blocks=model.n_blocks, attention=model.attention, antialias=model.antialias)
     generator = create_generator(model.generator, **options)
     if model.colour_lut or model.generator == "lut":
         generator.colour = ColourTable(model.lut_size, norm=options["norm"])

@@ -113,6 +113,11 @@ class ModelConfig:
     upsample: Upsample = option(
         "transpose", "generator upsampling: transposed convolution (the reference), or resize-conv (no checkerboard artefacts)"
     )
+    antialias: bool = option(
+        False,
+        "anti-aliased down- and upsampling in resnet generators (fixed blur filters, the layout of CUT's generator): "
+        "no aliasing, no checkerboards",
+    )
     dropout: float = option(0.0, "dropout probability in the generators' residual blocks (resnet) or deep levels (unet)")
     discriminator: DiscriminatorKind = option(
         "patch", "discriminator: PatchGAN (patch), per-pixel 1x1 GAN (pixel), or PatchGANs at several scales (multiscale)"
@@ -134,10 +139,12 @@ class ModelConfig:
     def validate(self) -> None:
         check_choices(self)
         positive(self, "ngf", "ndf", "n_layers_d", "d_scales", "init_gain")
+        if self.antialias and self.upsample != "transpose":
+            raise ConfigError(f"--antialias brings its own upsampling: drop --upsample {self.upsample}")
         if self.lut_size < 2:
             raise ConfigError(f"--lut-size must be at least 2, got {self.lut_size}")
         if not self.generator.startswith("resnet"):
-            for name in ("n_blocks", "attention"):
+            for name in ("n_blocks", "attention", "antialias"):
                 if getattr(self, name):
                     raise ConfigError(f"{flag_of(self, name)} applies to resnet generators only, not --generator {self.generator}")
         if self.n_blocks is not None:

@@ -1,4 +1,5 @@
-"""Generators trained by the original PyTorch CycleGAN code (``latest_net_G_A.pth`` files).
+"""Generators trained by the original PyTorch CycleGAN code (``latest_net_G_A.pth`` files) and by
+the CUT code (``latest_net_G.pth``, whose anti-aliased blur filters are stored as ``filt``).
 
 Our ResNet and U-Net generators keep that code's module layout, so its state dicts map onto
 ours by name. What differs, and is handled here and nowhere else:
@@ -7,7 +8,8 @@ ours by name. What differs, and is handled here and nowhere else:
   ``num_batches_tracked``) for InstanceNorm layers, which track nothing: they are dropped;
 - the architecture is not stored: the user names it (``--generator``), and the width, the norm
   (batch-normalised models have norm weights and no convolution biases) and the dropout of
-  ResNet blocks (which shifts their second convolution's index) are read from the tensors.
+  ResNet blocks (which shifts their second convolution's index) and CUT's anti-aliasing are read
+  from the tensors.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ def reference_model_options(state: dict[str, torch.Tensor], generator: str) -> d
         options["n_blocks"] = len(blocks)
         if any(".conv_block.6.weight" in k for k in state):
             options["dropout"] = 0.5
+        if any(k.endswith(".filt") for k in state):  # CUT's anti-aliased layout
+            options["antialias"] = True
     return options
 
 

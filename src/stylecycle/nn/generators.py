@@ -71,6 +71,44 @@ def upsampling(upsample: Upsample, in_channels: int, out_channels: int, kernel: 
     raise ValueError(f"unknown upsampling {upsample!r}")
 
 
+class BlurDownsample(nn.Module):
+    """Anti-aliased stride-2 downsampling (Zhang, "Making Convolutional Networks Shift-Invariant
+    Again", 2019), as CUT's generator does it: reflection pad 1, then a depthwise stride-2 blur
+    with the fixed filter outer([1,2,1], [1,2,1]) / 16, so no frequency above the new Nyquist
+    limit folds back into the result as aliasing."""
+
+    if TYPE_CHECKING:  # a buffer
+        filt: torch.Tensor
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        taps = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("filt", (torch.outer(taps, taps) / 16.0).expand(channels, 1, 3, 3).clone())  # stored, as CUT's files store it
+        self.pad = ReflectionPad2d(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(self.pad(x), self.filt.to(x.dtype), stride=2, groups=x.shape[1])
+
+
+class BlurUpsample(nn.Module):
+    """Anti-aliased 2x upsampling, as CUT's generator does it: replication pad 1, a depthwise
+    stride-2 transposed convolution with outer([1,3,3,1], [1,3,3,1]) / 64 * 4 (bilinear-like
+    interpolation, every output pixel receiving the same total weight: no checkerboard), and the
+    padding's extra rows and columns cropped."""
+
+    if TYPE_CHECKING:  # a buffer
+        filt: torch.Tensor
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        taps = torch.tensor([1.0, 3.0, 3.0, 1.0])
+        self.register_buffer("filt", (torch.outer(taps, taps) / 16.0).expand(channels, 1, 4, 4).clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        padded = F.pad(x, [1, 1, 1, 1], mode="replicate")
+        return F.conv_transpose2d(padded, self.filt.to(x.dtype), stride=2, padding=2, groups=x.shape[1])[:, :, 1:-1, 1:-1]
+
+
 class Generator(nn.Module):
     """What every generator does around its network ``model``: pad the input to the sides the
     network needs and crop the output back (a 301x517 image comes back 301x517), and the tanh.
@@ -146,6 +184,7 @@ class ResnetGenerator(Generator):
         dropout: float = 0.0,
         attention: bool = False,
         upsample: Upsample = "transpose",
+        antialias: bool = False,
         global_skip: bool = False,
     ) -> None:
         # Two stride-2 downsamplings: sides divisible by 4, and at least 8 pixels so that the 3x3
@@ -160,14 +199,22 @@ class ResnetGenerator(Generator):
         ]
         channels = ngf
         for _ in range(2):
-            layers += [nn.Conv2d(channels, channels * 2, 3, stride=2, padding=1, bias=use_bias), norm(channels * 2), nn.ReLU(True)]
+            if antialias:  # CUT's layout: a stride-1 convolution, then the blurred stride
+                layers += [nn.Conv2d(channels, channels * 2, 3, padding=1, bias=use_bias), norm(channels * 2), nn.ReLU(True)]
+                layers.append(BlurDownsample(channels * 2))
+            else:
+                layers += [nn.Conv2d(channels, channels * 2, 3, stride=2, padding=1, bias=use_bias), norm(channels * 2), nn.ReLU(True)]
             channels *= 2
         blocks: list[nn.Module] = [ResidualBlock(channels, norm, use_bias, dropout) for _ in range(n_blocks)]
         if attention:
             blocks.insert(n_blocks // 2, SelfAttention(channels))
         layers += blocks
         for _ in range(2):
-            layers += [upsampling(upsample, channels, channels // 2, 3, use_bias), norm(channels // 2), nn.ReLU(True)]
+            if antialias:
+                layers += [BlurUpsample(channels), nn.Conv2d(channels, channels // 2, 3, padding=1, bias=use_bias)]
+            else:
+                layers.append(upsampling(upsample, channels, channels // 2, 3, use_bias))
+            layers += [norm(channels // 2), nn.ReLU(True)]
             channels //= 2
         layers += [ReflectionPad2d(3), nn.Conv2d(channels, out_channels, 7)]
         self.model = nn.Sequential(*layers)  # the tanh (index 24 in the reference) is applied in forward
