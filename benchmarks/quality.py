@@ -33,14 +33,12 @@ CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     "preview_ema": {"train": {"recipe": "preview"}, "optim": {"ema": 0.99}},
     "paper_at_96px": {"train": {"recipe": "paper"}, "data": {"size": 96, "load_size": 112}},
     "lut": {"train": {"recipe": "preview"}, "model": {"generator": "lut"}},
+    "lut9": {"train": {"recipe": "preview"}, "model": {"generator": "lut", "lut_size": 9}},
     "lut_pixel_d": {"train": {"recipe": "preview"}, "model": {"generator": "lut", "discriminator": "pixel"}},
     "preview_lut": {"train": {"recipe": "preview"}, "model": {"colour_lut": True}},
     "colour_first": {"train": {"recipe": "preview"}, "model": {"colour_lut": True}, "optim": {"colour_first": 0.3}},
-    "colour_first_resize": {
-        "train": {"recipe": "preview"},
-        "model": {"colour_lut": True, "upsample": "resize-conv"},
-        "optim": {"colour_first": 0.3},
-    },
+    "preview_aa": {"train": {"recipe": "preview"}, "model": {"antialias": True}},
+    "colour_first_aa": {"train": {"recipe": "preview"}, "model": {"colour_lut": True, "antialias": True}, "optim": {"colour_first": 0.3}},
     "colour_first_small": {
         "train": {"recipe": "preview"},
         "model": {"colour_lut": True, "ngf": 16, "n_blocks": 3},
