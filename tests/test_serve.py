@@ -149,3 +149,17 @@ def test_a_port_already_taken_is_one_line(checkpoints, demo_root):
         port = taken.getsockname()[1]
         with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port} .*choose another --port"):
             serve(ServeConfig(checkpoints=checkpoints, data_root=demo_root, port=port), block=False)
+
+
+@pytest.mark.parametrize("preset", ["fast preview", "colour grade", "standard", "high quality"])
+def test_every_training_preset_is_a_valid_time_or_step_limited_train_command(tmp_path, preset):
+    from stylecycle.cli import build_parser, given_options
+    from stylecycle.config import Config
+    from stylecycle.serve.jobs import PRESETS
+
+    flags = PRESETS[preset]
+    args = build_parser(flags[flags.index("--recipe") + 1]).parse_args(
+        ["train", "--data", str(tmp_path), "--run-dir", str(tmp_path / "run"), *flags]
+    )
+    config = Config.from_recipe(given_options(args)).validate()
+    assert config.train.time_budget or preset == "high quality"
