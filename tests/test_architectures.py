@@ -223,3 +223,12 @@ def test_the_preview_recipe_is_the_small_budget_the_demo_was_measured_with():
     preview = Config.from_recipe({"train": {"recipe": "preview"}})
     assert preview.updated({"train": {"recipe": "paper"}}) == Config.from_recipe(spelled_out)
     assert Config.from_recipe({"train": {"recipe": "standard"}}).data.size == 128
+
+
+def test_the_discriminators_may_learn_at_their_own_rate(demo_root_64, tmp_path):
+    config = tiny_config(demo_root_64, tmp_path).updated({"optim": {"lr": 1e-4, "lr_d": 4e-4}})
+    trainer = Trainer(config)
+    assert [g["lr"] for g in trainer.opt_g.param_groups] == [1e-4] and [g["lr"] for g in trainer.opt_d.param_groups] == [4e-4]
+    assert Trainer(tiny_config(demo_root_64, tmp_path / "same")).opt_d.param_groups[0]["lr"] == 2e-4  # --lr for both by default
+    with pytest.raises(ConfigError, match="--lr-d must be positive"):
+        config.updated({"optim": {"lr_d": 0.0}}).validate()

@@ -193,7 +193,10 @@ class LossConfig:
 
 @dataclass
 class OptimConfig:
-    lr: float = option(2e-4, "Adam learning rate of all four networks")
+    lr: float = option(2e-4, "Adam learning rate of the generators, and of the discriminators unless --lr-d is given")
+    lr_d: float | None = option(
+        None, "Adam learning rate of the discriminators (two time-scale updates, Heusel et al. 2017, often 2-4x --lr); default: --lr"
+    )
     beta1: float = option(0.5, "Adam beta1")
     beta2: float = option(0.999, "Adam beta2")
     pool_size: int = option(50, "past fakes kept to train the discriminators on (0 disables the pool)")
@@ -219,6 +222,8 @@ class OptimConfig:
 
     def validate(self) -> None:
         positive(self, "lr", "lr_step_epochs", "lr_gamma")
+        if self.lr_d is not None:
+            positive(self, "lr_d")
         non_negative(self, "pool_size", "lr_patience")
         for name in ("ema", "colour_first", "beta1", "beta2"):
             if not 0.0 <= getattr(self, name) < 1.0:

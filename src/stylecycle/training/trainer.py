@@ -160,11 +160,12 @@ class Trainer:
             compile_networks(self.model, self.device)
 
         # The fused kernel updates every tensor in one pass instead of a dozen (the same Adam).
-        def adam(networks: torch.nn.Module) -> torch.optim.Adam:
+        def adam(networks: torch.nn.Module, lr: float) -> torch.optim.Adam:
             fused = self.device.type in ("cpu", "cuda")
-            return torch.optim.Adam(networks.parameters(), lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=fused)
+            return torch.optim.Adam(networks.parameters(), lr=lr, betas=(optim.beta1, optim.beta2), fused=fused)
 
-        self.opt_g, self.opt_d = adam(self.model.generators()), adam(self.model.discriminators())
+        self.opt_g = adam(self.model.generators(), optim.lr)
+        self.opt_d = adam(self.model.discriminators(), optim.lr if optim.lr_d is None else optim.lr_d)
         factor = LrFactor(
             optim.lr_policy, constant_steps, self.total_steps, step_every=optim.lr_step_epochs * self.steps_per_epoch, gamma=optim.lr_gamma
         )
