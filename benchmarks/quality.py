@@ -38,6 +38,7 @@ CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     "preview_lut": {"train": {"recipe": "preview"}, "model": {"colour_lut": True}},
     "colour_first": {"train": {"recipe": "preview"}, "model": {"colour_lut": True}, "optim": {"colour_first": 0.3}},
     "preview_ttur": {"train": {"recipe": "preview"}, "optim": {"lr_d": 6e-4}},
+    "preview_diffaugment": {"train": {"recipe": "preview"}, "optim": {"diffaugment": "colour,translation,cutout"}},
     "preview_aa": {"train": {"recipe": "preview"}, "model": {"antialias": True}},
     "colour_first_aa": {"train": {"recipe": "preview"}, "model": {"colour_lut": True, "antialias": True}, "optim": {"colour_first": 0.3}},
     "colour_first_small": {

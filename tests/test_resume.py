@@ -3,6 +3,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from conftest import TINY_FLAGS, tiny_config
@@ -10,14 +11,20 @@ from stylecycle.training.checkpoint import list_checkpoints, load_checkpoint
 from stylecycle.training.trainer import Trainer, resume_trainer
 
 
-def test_resume_continues_identically(demo_root, tmp_path):
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"model": {"colour_lut": True}, "optim": {"diffaugment": "colour,translation,cutout", "colour_first": 0.5}}],
+    ids=["plain", "diffaugment+colour-first"],
+)
+def test_resume_continues_identically(demo_root, tmp_path, options):
     """8 steps straight == 4 steps, stop, resume, 4 more: weights, optimisers, pools and the lr
-    schedule all bit-identical (6 images per domain, so the stop falls mid-epoch)."""
-    straight = Trainer(tiny_config(demo_root, tmp_path / "straight", max_steps=8))
+    schedule all bit-identical (6 images per domain, so the stop falls mid-epoch); with the
+    augmentation's random stream, and the colour stage's phase ending where the run resumes."""
+    straight = Trainer(tiny_config(demo_root, tmp_path / "straight", max_steps=8).updated(options))
     straight.run()
 
-    first_half = Trainer(tiny_config(demo_root, tmp_path / "halves", max_steps=8))
-    first_half.total_steps = 4  # stop early; the schedule still spans 8 steps
+    first_half = Trainer(tiny_config(demo_root, tmp_path / "halves", max_steps=8).updated(options))
+    first_half.length_reached = lambda: first_half.step >= 4  # stop early, as Ctrl-C would; the run still plans 8 steps
     first_half.run()
     second_half = resume_trainer(tmp_path / "halves")
     assert (second_half.step, second_half.epoch) == (4, 0)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from stylecycle.config import RECIPES, Config
+from stylecycle.training.diffaugment import DiffAugment, parse_policy
 from stylecycle.training.pool import ImagePool
 from stylecycle.training.reference_update import reference_cyclegan_update
 from stylecycle.training.trainer import Trainer
@@ -48,6 +49,7 @@ def compare_with_reference(demo_root, run_dir, given: dict) -> None:
         real_a,
         real_b,
         d_first=optim.d_first,
+        **({"augment": DiffAugment(parse_policy(optim.diffaugment), seed=seed + 3)} if optim.diffaugment else {}),
     )
 
     assert ours.keys() == theirs.keys()
@@ -83,3 +85,10 @@ def test_every_adversarial_loss_computes_the_reference_update(demo_root, tmp_pat
 def test_perceptual_and_style_terms_compute_the_reference_update(demo_root, tmp_path, random_vgg16_file):
     loss = {**ASYMMETRIC, "lambda_perceptual": 2.0, "lambda_style": 50.0, "vgg_weights": random_vgg16_file}
     compare_with_reference(demo_root, tmp_path, {"loss": loss, "optim": {"d_first": True}})
+
+
+@pytest.mark.parametrize("d_first", [True, False])
+def test_diffaugment_shows_the_discriminators_augmented_images_as_the_reference_does(demo_root, tmp_path, d_first):
+    compare_with_reference(
+        demo_root, tmp_path, {"loss": ASYMMETRIC, "optim": {"d_first": d_first, "diffaugment": "colour,translation,cutout"}}
+    )

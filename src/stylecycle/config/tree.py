@@ -22,6 +22,7 @@ from ..nn.init import Init
 from ..nn.norm import Norm
 from ..nn.vgg import Vgg
 from ..precision import Precision
+from ..training.diffaugment import parse_policy
 from ..training.schedulers import LrPolicy
 from .options import (
     channels_last_option,
@@ -206,6 +207,11 @@ class OptimConfig:
         "translate and export with it; 0: off",
     )
     d_first: bool = option(False, "update the discriminators before the generators in each step (the seed recipe's order)")
+    diffaugment: str = option(
+        "",
+        "differentiable augmentation of everything the discriminators see, real and fake alike (DiffAugment, Zhao et al. "
+        "2020), a comma list of colour, translation, cutout: keeps them from memorising a small dataset",
+    )
     colour_first: float = option(
         0.0,
         "fraction of the run (of its steps, or of its --time-budget) in which only the colour stage of --colour-lut "
@@ -225,6 +231,10 @@ class OptimConfig:
         if self.lr_d is not None:
             positive(self, "lr_d")
         non_negative(self, "pool_size", "lr_patience")
+        try:
+            parse_policy(self.diffaugment)
+        except ValueError as error:
+            raise ConfigError(f"--diffaugment: {error}") from None
         for name in ("ema", "colour_first", "beta1", "beta2"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"--{name} must be in [0, 1), got {getattr(self, name)}")

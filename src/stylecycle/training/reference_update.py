@@ -9,6 +9,8 @@ measures the production update against.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
@@ -33,6 +35,7 @@ def reference_cyclegan_update(
     real_b: Tensor,
     *,
     d_first: bool = False,
+    augment: Callable[[Tensor], Tensor] = lambda images: images,
 ) -> Losses:
     """One update of both generators and both discriminators, in the recipe's order; returns every loss."""
     m, w = model, model.loss
@@ -42,8 +45,8 @@ def reference_cyclegan_update(
     def generators() -> tuple[Tensor, Tensor]:
         m.discriminators().requires_grad_(False)
         fake_b, fake_a = m.G_ab(real_a), m.G_ba(real_b)
-        losses["G_ab"] = generator_adversarial_loss(w.gan_loss, m.D_b(fake_b))
-        losses["G_ba"] = generator_adversarial_loss(w.gan_loss, m.D_a(fake_a))
+        losses["G_ab"] = generator_adversarial_loss(w.gan_loss, m.D_b(augment(fake_b)))
+        losses["G_ba"] = generator_adversarial_loss(w.gan_loss, m.D_a(augment(fake_a)))
         losses["cycle_a"] = lambda_a * reconstruction_loss(w.cycle_loss, m.G_ba(fake_b), real_a)
         losses["cycle_b"] = lambda_b * reconstruction_loss(w.cycle_loss, m.G_ab(fake_a), real_b)
         if w.lambda_identity > 0:  # G_ab leaves B images alone, G_ba A images
@@ -68,7 +71,7 @@ def reference_cyclegan_update(
     def discriminators(fake_a: Tensor, fake_b: Tensor) -> None:
         judged: tuple[tuple[Domain, nn.Module, Tensor, Tensor], ...] = (("a", m.D_a, real_a, fake_a), ("b", m.D_b, real_b, fake_b))
         for domain, discriminator, real, fake in judged:
-            fake = pools[domain].query(fake).detach()
+            real, fake = augment(real), augment(pools[domain].query(fake).detach())  # what DiffAugment lets it see
             losses[f"D_{domain}"] = discriminator_adversarial_loss(w.gan_loss, discriminator(real), discriminator(fake))
             if w.gan_loss == "wgangp":
                 losses[f"gp_{domain}"] = w.lambda_gp * gradient_penalty(discriminator, real, fake)

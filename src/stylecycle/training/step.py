@@ -14,7 +14,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from ..config import LossConfig, ModelConfig
+from ..config import LossConfig, ModelConfig, OptimConfig
 from ..losses import (
     discriminator_adversarial_loss,
     generator_adversarial_loss,
@@ -23,12 +23,13 @@ from ..losses import (
 )
 from ..model import CycleGAN, Domain, Losses, run_together
 from ..precision import Precision, autocast
+from .diffaugment import DiffAugment
 from .distributed import Distributed
 from .halves import Halves
 from .pool import ImagePool
 
 
-def side_by_side_blockers(model: ModelConfig, loss: LossConfig, precision: Precision) -> list[str]:
+def side_by_side_blockers(model: ModelConfig, loss: LossConfig, optim: OptimConfig, precision: Precision) -> list[str]:
     """The options under which the two halves of an update may not run side by side.
 
     Side by side is the same arithmetic as in turn when three rules hold, and this check is
@@ -41,13 +42,14 @@ def side_by_side_blockers(model: ModelConfig, loss: LossConfig, precision: Preci
       does not depend on which half finished first;
     - no network call changes state or draws random numbers, since both round trips call both
       generators and the result would then depend on thread timing: batch-norm statistics,
-      dropout and the gradient penalty's random points break this, and so does the fp16 loss
-      scaler, which both halves would share.
+      dropout, the gradient penalty's random points and DiffAugment's draws break this, and so
+      does the fp16 loss scaler, which both halves would share.
     """
     reasons = {
         f"--norm {model.norm}": model.norm in ("batch", "sync_batch"),
         "--dropout": model.dropout > 0,
         "--gan-loss wgangp": loss.gan_loss == "wgangp",
+        "--diffaugment": bool(optim.diffaugment),
         "--precision fp16": precision == "fp16",
     }
     return [name for name, blocks in reasons.items() if blocks]
@@ -67,6 +69,11 @@ class Update:
     scaler: torch.amp.GradScaler
     dist: Distributed
     d_first: bool = False
+    diffaugment: DiffAugment | None = None
+
+    def augment(self, images: Tensor) -> Tensor:
+        """What a discriminator sees of ``images``: themselves, or their DiffAugment (``--diffaugment``)."""
+        return images if self.diffaugment is None else self.diffaugment(images)
 
     def autocast(self) -> torch.autocast:
         return autocast(self.device, self.precision)
@@ -118,7 +125,7 @@ def cyclegan_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
         with u.autocast():
             fake, *kept = run_together(there, real, *([other] if w.lambda_identity > 0 else []))
             losses = {
-                f"G_{source}{to}": generator_adversarial_loss(w.gan_loss, judge(fake)),
+                f"G_{source}{to}": generator_adversarial_loss(w.gan_loss, judge(u.augment(fake))),
                 f"cycle_{source}": w.cycle_weight(source) * reconstruction_loss(w.cycle_loss, back(fake), real),
             }
             if kept:
@@ -133,7 +140,7 @@ def cyclegan_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
 
     def judge(domain: Domain, real: Tensor, fake: Tensor, discriminator: nn.Module) -> Losses:
         """Real images against fakes drawn partly from the pool of past ones."""
-        fake = u.pools[domain].query(fake).detach()
+        real, fake = u.augment(real), u.augment(u.pools[domain].query(fake).detach())
         with u.autocast():
             scores_real, scores_fake = run_together(discriminator, real, fake)
             losses = {f"D_{domain}": discriminator_adversarial_loss(w.gan_loss, scores_real, scores_fake)}

@@ -50,6 +50,7 @@ from .checkpoint import (
     run_folder,
     save_checkpoint,
 )
+from .diffaugment import DiffAugment, parse_policy
 from .distributed import Distributed
 from .ema import GeneratorAverage
 from .halves import Halves
@@ -188,6 +189,7 @@ class Trainer:
             self.scaler,
             self.dist,
             d_first=optim.d_first,
+            diffaugment=DiffAugment(parse_policy(optim.diffaugment), seed=train.seed + 3) if optim.diffaugment else None,
         )
 
         # A fixed set of images whose translations are drawn into every sample grid, so the
@@ -242,7 +244,7 @@ class Trainer:
         requested = self.config.train.parallel_halves
         if requested is False or (requested is None and self.device.type != "cpu"):
             return False
-        blockers = side_by_side_blockers(self.config.model, self.config.loss, self.precision)
+        blockers = side_by_side_blockers(self.config.model, self.config.loss, self.config.optim, self.precision)
         if blockers and requested:
             log.warning("--parallel-halves is off: the halves cannot run side by side with %s", " and ".join(blockers))
         return not blockers
@@ -470,6 +472,7 @@ class Trainer:
                 "numpy": numpy_rng_state(),
                 "torch": torch.get_rng_state(),
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                **({"diffaugment": self.update.diffaugment.state_dict()} if self.update.diffaugment is not None else {}),
             },
         }
 
@@ -508,6 +511,8 @@ class Trainer:
         torch.set_rng_state(state["rng"]["torch"])
         if state["rng"]["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        if self.update.diffaugment is not None and "diffaugment" in state["rng"]:  # else --diffaugment starts on resuming
+            self.update.diffaugment.load_state_dict(state["rng"]["diffaugment"])
         self.step, self.epoch = int(state["step"]), int(state["epoch"])
         self.elapsed_s = float(state.get("elapsed_s", 0.0))  # absent from checkpoints written before time budgets
 
