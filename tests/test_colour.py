@@ -51,7 +51,10 @@ def test_each_image_gets_its_own_table_from_its_thumbnail():
 
 def test_a_tiled_translation_grades_every_tile_with_the_whole_images_table():
     torch.manual_seed(0)
-    generator = build_generator(ModelConfig(generator="lut"))
+    # A colour stage in front of a network is tiled (the network needs it); the network is
+    # switched off here so that only the colour stage's part of tiling is measured.
+    generator = build_generator(ModelConfig(ngf=4, n_blocks=1, colour_lut=True))
+    generator.network_enabled = False
     with torch.no_grad():
         generator.colour.bases.normal_(0, 0.03)
         generator.colour.weights.weight.normal_(0, 1.0)
@@ -64,6 +67,18 @@ def test_a_tiled_translation_grades_every_tile_with_the_whole_images_table():
     # more sensitive to it than trained ones.
     assert (tiled - whole).abs().mean() < 0.01
     assert (alone - whole[:, :128, :128]).abs().mean() > 0.05
+
+
+def test_a_colour_table_alone_translates_any_size_in_one_pass(monkeypatch):
+    from stylecycle import inference
+
+    def no_tiles(*args, **kwargs):
+        raise AssertionError("a pointwise generator was tiled")
+
+    monkeypatch.setattr(inference, "translate_tiled", no_tiles)
+    translator = Translator(build_generator(ModelConfig(generator="lut")), "cpu", "fp32", max_pixels=64 * 64)
+    image = torch.rand(3, 300, 400) * 2 - 1
+    assert torch.allclose(translator.translate(image), image, atol=1e-5)
 
 
 @pytest.mark.parametrize("model", [{"generator": "lut", "n_blocks": None}, {"colour_lut": True, "lut_size": 9}])

@@ -87,7 +87,8 @@ class Translator:
         """3xHxW (or Nx3xHxW) in [-1, 1] → the same shape, translated, on the input's device."""
         batch = image.unsqueeze(0) if image.dim() == 3 else image
         height, width = batch.shape[-2:]
-        if height * width <= self.max_pixels:
+        # A pointwise generator (a colour table alone) costs a few bytes a pixel: it needs no tiles.
+        if height * width <= self.max_pixels or getattr(self.generator, "pointwise", False):
             out = self._run(batch.to(self.device)).float().to(image.device)
         else:
             out = torch.stack(

@@ -133,6 +133,7 @@ class Generator(nn.Module):
         self.skip_limit = SKIP_LIMIT  # an attribute, not a global, so that TorchScript can see it
         self.colour: ColourTable | None = None
         self.network_enabled = True  # off: the colour stage alone translates (training's --colour-first)
+        self.pointwise = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.colour is not None:
@@ -296,6 +297,7 @@ class ColourOnlyGenerator(Generator):
     def __init__(self) -> None:
         super().__init__(global_skip=False, side_multiple=1, min_side=1)
         self.model = nn.Identity()
+        self.pointwise = True  # each output pixel depends on its input pixel alone (and the table): no tiling needed
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.colour is None else self.colour(x)
