@@ -40,6 +40,7 @@ def compare_with_reference(demo_root, run_dir, given: dict) -> None:
     optim, seed = config.optim, config.train.seed
     adam = dict(lr=optim.lr, betas=(optim.beta1, optim.beta2))
     pools = {"a": ImagePool(optim.pool_size, seed=seed + 1), "b": ImagePool(optim.pool_size, seed=seed + 2)}
+    reference.enable_generator_networks(not trainer.in_colour_phase())  # the trainer's phase (--colour-first), not the update's
     torch.manual_seed(1)
     theirs = reference_cyclegan_update(
         reference,

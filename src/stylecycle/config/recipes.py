@@ -11,6 +11,16 @@ from typing import Any
 # The CycleGAN paper's settings are the fields' own defaults.
 PAPER: dict[str, dict[str, Any]] = {}
 
+# Small budgets: `make demo` and the web page's "fast preview" (about 5 minutes on 2 CPU
+# cores). Generators that start as the identity carry the style after few steps; 34x34
+# discriminator patches suit the small crops.
+PREVIEW: dict[str, dict[str, Any]] = {
+    "data": {"size": 96, "load_size": 112, "workers": 0},
+    "model": {"generator": "resnet_6blocks", "ngf": 32, "ndf": 32, "n_layers_d": 2, "global_skip": True},
+    "loss": {"lambda_identity": 0.0},
+    "train": {"max_steps": 1500},
+}
+
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "paper": PAPER,
     "cyclegan": PAPER,  # the old name of "paper", which older checkpoints, configs and scripts give
@@ -23,14 +33,14 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
         "loss": {"cycle_loss": "mse", "lambda_cycle": 1.0, "lambda_identity": 0.0},
         "optim": {"lr": 2e-4, "beta1": 0.9, "beta2": 0.999, "pool_size": 0, "d_first": True},
     },
-    # Small budgets: `make demo` and the web page's "fast preview" (about 5 minutes on 2 CPU
-    # cores). Generators that start as the identity carry the style after few steps; 34x34
-    # discriminator patches suit the small crops.
-    "preview": {
-        "data": {"size": 96, "load_size": 112, "workers": 0},
-        "model": {"generator": "resnet_6blocks", "ngf": 32, "ndf": 32, "n_layers_d": 2, "global_skip": True},
-        "loss": {"lambda_identity": 0.0},
-        "train": {"max_steps": 1500},
+    "preview": PREVIEW,
+    # The quality benchmark's best at 5 minutes on all three of its styles (benchmarks/quality.py,
+    # docs/benchmarks.md): preview's networks with a colour look-up table in front, trained alone
+    # for the first 30% of the run, and anti-aliased generators (no checkerboards).
+    "fast": {
+        **PREVIEW,
+        "model": {**PREVIEW["model"], "colour_lut": True, "antialias": True},
+        "optim": {"colour_first": 0.3},
     },
     "standard": {
         "data": {"size": 128, "load_size": 143},

@@ -19,7 +19,7 @@ from .safety import Refused
 # paper's for high quality: days on a CPU, hours on a GPU; the colour look-up table for a colour
 # grade, which steps about 5x as fast), with sample grids and checkpoints often enough to watch.
 PRESETS: dict[str, list[str]] = {
-    "fast preview": ["--recipe", "preview", "--time-budget", "5m", "--sample-every", "100", "--save-every", "250"],
+    "fast preview": ["--recipe", "fast", "--time-budget", "5m", "--sample-every", "100", "--save-every", "250"],
     "colour grade": ["--recipe", "preview", "--generator", "lut", "--time-budget", "5m", "--sample-every", "500", "--save-every", "2000"],
     "standard": ["--recipe", "standard", "--time-budget", "20m", "--sample-every", "250", "--save-every", "500"],
     "high quality": ["--recipe", "paper", "--size", "256", "--load-size", "286", "--sample-every", "1000", "--save-every", "5000"],
