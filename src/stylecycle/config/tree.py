@@ -245,11 +245,11 @@ class TrainConfig:
     run_dir: Path | None = option(None, "folder for checkpoints, sample grids and logs (created if missing)")
     recipe: str = option(
         "paper",
-        "defaults for the options not given: paper (the CycleGAN paper's; cyclegan is its old name); seed (discriminators first, MSE cycle loss x1, "
-        "no identity loss, no image pool, Adam betas (0.9, 0.999)); preview (the demo's: 96-pixel crops, half-width "
-        "6-block generators starting as the identity, 1500 steps, minutes on a CPU); fast (preview with a colour look-up "
-        "table trained alone for the first 0.3 of the run, anti-aliased generators: the quality benchmark's best at 5 minutes); standard (128-pixel crops, "
-        "generators starting as the identity, 20000 steps)",
+        "defaults for the options not given: paper (the CycleGAN paper's; cyclegan is its old name); seed (discriminators "
+        "first, MSE cycle loss x1, no identity loss, no image pool, Adam betas (0.9, 0.999)); preview (the demo's: 96-pixel "
+        "crops, half-width 6-block generators starting as the identity, 1500 steps, minutes on a CPU); fast (preview with a "
+        "colour look-up table trained alone for the first 0.3 of the run, anti-aliased generators: the quality benchmark's "
+        "best at 5 minutes); standard (128-pixel crops, generators starting as the identity, 20000 steps)",
         choices=lambda: list(RECIPES),
     )
     resume: Path | None = option(

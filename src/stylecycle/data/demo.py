@@ -4,7 +4,8 @@ demo's is the "warm poster").
 Built at run time, with no download, from the public-domain photographs that scikit-image
 ships (astronaut, coffee, rocket, Hubble deep field, Chelsea the cat). Domain A holds crops of
 the photographs; domain B holds *other* crops of the same photographs passed through one of the
-documented filters of :mod:`stylecycle.data.styles`, so the two domains are unpaired but the mapping between them is known exactly.
+documented filters of :mod:`stylecycle.data.styles`, so the two domains are unpaired but the
+mapping between them is known exactly.
 That makes it a task with a known answer: ``valB/`` and ``testB/`` hold the true stylisation of
 each ``valA/`` and ``testA/`` image under the same file name, so a translation can be scored
 against it (``stylecycle evaluate``), and hyper-parameters tuned on the validation pair
@@ -53,8 +54,8 @@ def random_crops(photos: list[Image.Image], count: int, side: int, rng: np.rando
 
 def build_demo_dataset(root: Path, *, style: str = "poster", train_per_domain: int = 120, side: int = 128, seed: int = 0) -> Path:
     """Write ``trainA``, ``trainB``, ``valA``, ``valB``, ``testA`` and ``testB`` of ``style`` under
-    ``root`` and return it. The held-out parts do not depend on the arguments, so scores of runs trained
-    with different settings are comparable."""
+    ``root`` and return it. The held-out parts do not depend on the other arguments, so scores of
+    runs trained with different settings are comparable."""
     stylize = STYLES[style]
     root = Path(root)
     rng = np.random.default_rng(seed)

@@ -10,10 +10,9 @@ plus one trilinear lookup per pixel.
 
 The table is ``identity + global residual + sum_k w_k(image) * basis_k``: the global residual is
 the style's mapping for every image, the weighted bases let it adapt to each image's exposure
-and content, and the weights come from a small encoder that looks at a 64x64 thumbnail and its colour
-statistics. All
-residuals start at zero, so a new colour stage is exactly the identity. Applied as a trilinear
-``grid_sample`` on the 3D table (ONNX GridSample, opset 20).
+and content, and the weights come from a small encoder that looks at a 64x64 thumbnail and its
+colour statistics. All residuals start at zero, so a new colour stage is exactly the identity.
+Applied as a trilinear ``grid_sample`` on the 3D table (ONNX GridSample, opset 20).
 """
 
 from __future__ import annotations

@@ -71,6 +71,13 @@ def upsampling(upsample: Upsample, in_channels: int, out_channels: int, kernel: 
     raise ValueError(f"unknown upsampling {upsample!r}")
 
 
+def blur_filter(taps: list[float], channels: int, gain: float = 1.0) -> torch.Tensor:
+    """The depthwise filter outer(taps, taps), normalised to sum ``gain``, once per channel
+    (channels x 1 x k x k): CUT's ``get_filter``, stored in its files as ``filt``."""
+    kernel = torch.outer(torch.tensor(taps), torch.tensor(taps))
+    return (kernel / kernel.sum() * gain).expand(channels, 1, len(taps), len(taps)).clone()
+
+
 class BlurDownsample(nn.Module):
     """Anti-aliased stride-2 downsampling (Zhang, "Making Convolutional Networks Shift-Invariant
     Again", 2019), as CUT's generator does it: reflection pad 1, then a depthwise stride-2 blur
@@ -82,8 +89,7 @@ class BlurDownsample(nn.Module):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        taps = torch.tensor([1.0, 2.0, 1.0])
-        self.register_buffer("filt", (torch.outer(taps, taps) / 16.0).expand(channels, 1, 3, 3).clone())  # stored, as CUT's files store it
+        self.register_buffer("filt", blur_filter([1.0, 2.0, 1.0], channels))
         self.pad = ReflectionPad2d(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -101,8 +107,7 @@ class BlurUpsample(nn.Module):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        taps = torch.tensor([1.0, 3.0, 3.0, 1.0])
-        self.register_buffer("filt", (torch.outer(taps, taps) / 16.0).expand(channels, 1, 4, 4).clone())
+        self.register_buffer("filt", blur_filter([1.0, 3.0, 3.0, 1.0], channels, gain=4.0))  # x stride^2: each output keeps its level
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         padded = F.pad(x, [1, 1, 1, 1], mode="replicate")
