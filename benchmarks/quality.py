@@ -42,6 +42,11 @@ CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     "preview_diffaugment": {"train": {"recipe": "preview"}, "optim": {"diffaugment": "colour,translation,cutout"}},
     "preview_aa": {"train": {"recipe": "preview"}, "model": {"antialias": True}},
     "colour_first_aa": {"train": {"recipe": "preview"}, "model": {"colour_lut": True, "antialias": True}, "optim": {"colour_first": 0.3}},
+    # The one-sided objectives (--model cut, fastcut) with the same networks and budgets.
+    "preview_cut": {"train": {"recipe": "preview"}, "model": {"method": "cut"}},
+    "preview_fastcut": {"train": {"recipe": "preview"}, "model": {"method": "fastcut"}},
+    "fast_cut": {"train": {"recipe": "fast"}, "model": {"method": "cut"}},
+    "fast_fastcut": {"train": {"recipe": "fast"}, "model": {"method": "fastcut"}},
     "colour_first_small": {
         "train": {"recipe": "preview"},
         "model": {"colour_lut": True, "ngf": 16, "n_blocks": 3},

@@ -15,7 +15,9 @@ size x batch cell, the baseline included, in this one run:
 - ``default``: bf16 autocast, channels-last and halves side by side, what ``stylecycle train``
   does on a CPU with bf16 (the best combination measured);
 - ``default_halves_in_turn``: the default with ``--no-parallel-halves``;
-- ``default_compile``: the default, compiled.
+- ``default_compile``: the default, compiled;
+- ``cut`` and ``fastcut``: the default with ``--model cut`` and ``--model fastcut`` (one generator,
+  one discriminator, PatchNCE on the generator's encoder; FastCUT without the identity term).
 
 Machines like this one are noisy (other tenants): ``--rounds`` measures every contender that
 many times, alternating them, and reports each one's median round.
@@ -23,6 +25,7 @@ many times, alternating them, and reports each one's median round.
     python benchmarks/speed.py                 # the full table (about 50 minutes on 2 CPU cores)
     python benchmarks/speed.py --quick         # small sizes, no compile: a smoke run
     python benchmarks/speed.py --sizes 128 --batches 1 --contenders fp32_eager default --rounds 5
+    python benchmarks/speed.py --sizes 128 256 --batches 1 --contenders default cut fastcut --rounds 3
 """
 
 from __future__ import annotations
@@ -41,27 +44,30 @@ from pathlib import Path
 
 import torch
 
-from stylecycle.config import Config, DataConfig, ModelConfig, TrainConfig
+from stylecycle.config import Config
 from stylecycle.data.demo import build_demo_dataset
 from stylecycle.precision import resolve_precision
 from stylecycle.training.reference_update import reference_cyclegan_update
 from stylecycle.training.trainer import Trainer
 
-# name: (the options it trains with, whether its step is the plain eager baseline's)
+# name: (the options it trains with, {section: {field: value}}; whether its step is the plain eager baseline's)
 CONTENDERS: dict[str, tuple[dict, bool]] = {
-    "fp32_eager": ({"precision": "fp32", "channels_last": False}, True),
-    "stylecycle_fp32": ({"precision": "fp32", "channels_last": False}, False),
-    "bf16": ({"precision": "bf16", "channels_last": False}, False),
-    "channels_last": ({"precision": "fp32", "channels_last": True}, False),
-    "compile": ({"precision": "fp32", "channels_last": False, "compile": True}, False),
+    "fp32_eager": ({"train": {"precision": "fp32", "channels_last": False}}, True),
+    "stylecycle_fp32": ({"train": {"precision": "fp32", "channels_last": False}}, False),
+    "bf16": ({"train": {"precision": "bf16", "channels_last": False}}, False),
+    "channels_last": ({"train": {"precision": "fp32", "channels_last": True}}, False),
+    "compile": ({"train": {"precision": "fp32", "channels_last": False, "compile": True}}, False),
     "default": ({}, False),
-    "default_halves_in_turn": ({"parallel_halves": False}, False),
-    "default_compile": ({"compile": True}, False),
+    "default_halves_in_turn": ({"train": {"parallel_halves": False}}, False),
+    "default_compile": ({"train": {"compile": True}}, False),
+    # The one-sided objectives, on the same networks with the project's defaults otherwise.
+    "cut": ({"model": {"method": "cut"}}, False),
+    "fastcut": ({"model": {"method": "fastcut"}}, False),
 }
 
 
 def compiles(name: str) -> bool:
-    return CONTENDERS[name][0].get("compile", False)
+    return CONTENDERS[name][0].get("train", {}).get("compile", False)
 
 
 def step_function(name: str, data_root: Path, run_dir: Path, size: int, batch_size: int) -> Callable[[], None]:
@@ -69,13 +75,12 @@ def step_function(name: str, data_root: Path, run_dir: Path, size: int, batch_si
     (9 blocks, width 64), freshly seeded, on one real batch."""
     options, plain = CONTENDERS[name]
     torch.manual_seed(0)
-    trainer = Trainer(
-        Config(
-            data=DataConfig(root=data_root, size=size, load_size=size, batch_size=batch_size, workers=0),
-            model=ModelConfig(generator="resnet_9blocks"),
-            train=TrainConfig(run_dir=run_dir, device="cpu", max_steps=1000, **options),
-        )
-    )
+    given = {
+        "data": {"root": data_root, "size": size, "load_size": size, "batch_size": batch_size, "workers": 0},
+        "model": {"generator": "resnet_9blocks", **options.get("model", {})},
+        "train": {"run_dir": run_dir, "device": "cpu", "max_steps": 1000, **options.get("train", {})},
+    }
+    trainer = Trainer(Config.from_recipe(given))  # the paper's recipe, and the --model's own defaults
     batch = next(iter(trainer.loader))
     real_a, real_b = (batch[d].to(memory_format=trainer.memory_format) for d in "ab")
     if plain:

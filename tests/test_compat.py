@@ -166,7 +166,7 @@ def test_a_generator_saved_by_the_cut_code_translates_exactly_as_that_code_does(
 
     translator = Translator.from_checkpoint(tmp_path / "latest_net_G.pth", generator="resnet_9blocks", device="cpu", precision="fp32")
     assert (translator.translate(image[0]) - expected).abs().max().item() <= 1e-4  # fp32 rounding of other kernels
-    flags = ["--generator", "resnet_9blocks", "--device", "cpu", "--precision", "fp32"]
+    flags = ["--model", "cut", "--device", "cpu", "--precision", "fp32"]  # the CUT code's file: its generator is known
     code = main(
         [
             "translate",

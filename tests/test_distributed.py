@@ -22,8 +22,8 @@ def test_ranks_take_disjoint_equal_shares_of_the_same_epoch():
     assert shares[0] == whole[0:6:2] and shares[1] == whole[1:6:2]
 
 
-@pytest.mark.parametrize("norm", ["instance", "batch"])
-def test_two_gloo_processes_train_identical_weights_and_rank_0_saves_them(demo_root, tmp_path, norm):
+@pytest.mark.parametrize(("norm", "method"), [("instance", "cyclegan"), ("batch", "cyclegan"), ("instance", "fastcut")])
+def test_two_gloo_processes_train_identical_weights_and_rank_0_saves_them(demo_root, tmp_path, norm, method):
     run = tmp_path / "run"
     result = torchrun_train(
         "--data",
@@ -39,6 +39,8 @@ def test_two_gloo_processes_train_identical_weights_and_rank_0_saves_them(demo_r
         "2",
         "--norm",
         norm,
+        "--model",
+        method,
     )
     log = (run / "train.log").read_text()
     assert "(3 per epoch) on cpu x 2 ranks" in log  # 6 images per domain, shared by 2 ranks

@@ -23,7 +23,7 @@ def test_the_average_follows_the_weights_by_the_decay_each_step(demo_root, tmp_p
         weights = {k: v.detach().clone() for k, v in trainer.model.G_ab.state_dict().items()}
         # the first update copies, each later one moves 1 - decay of the way
         expected = weights if expected is None else {k: 0.8 * expected[k] + 0.2 * weights[k] for k in weights}
-    averaged = trainer.ema.G_ab.state_dict()
+    averaged = trainer.ema.translators()["G_ab"].state_dict()
     for name, value in expected.items():
         torch.testing.assert_close(averaged[name], value, rtol=1e-5, atol=1e-6, msg=name)
     assert not torch.equal(averaged["model.1.weight"], trainer.model.G_ab.state_dict()["model.1.weight"])
@@ -44,4 +44,4 @@ def test_translation_and_export_use_the_average_and_resuming_continues_it_exactl
 
     generator, _ = load_generator(tmp_path / "straight", "b2a")
     for key, value in generator.state_dict().items():
-        assert torch.equal(value, straight.ema.G_ba.state_dict()[key]), key
+        assert torch.equal(value, straight.ema.translators()["G_ba"].state_dict()[key]), key

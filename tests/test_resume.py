@@ -13,8 +13,13 @@ from stylecycle.training.trainer import Trainer, resume_trainer
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"model": {"colour_lut": True}, "optim": {"diffaugment": "colour,translation,cutout", "colour_first": 0.5}}],
-    ids=["plain", "diffaugment+colour-first"],
+    [
+        {},
+        {"model": {"colour_lut": True}, "optim": {"diffaugment": "colour,translation,cutout", "colour_first": 0.5}},
+        {"model": {"method": "cut"}},
+        {"model": {"method": "fastcut"}, "loss": {"lambda_nce": 10.0, "nce_idt": False, "flip_equivariance": True}},
+    ],
+    ids=["plain", "diffaugment+colour-first", "cut", "fastcut"],
 )
 def test_resume_continues_identically(demo_root, tmp_path, options):
     """8 steps straight == 4 steps, stop, resume, 4 more: weights, optimisers, pools and the lr

@@ -14,7 +14,7 @@ from conftest import TINY_FLAGS, tiny_config
 from stylecycle.config import ServeConfig
 from stylecycle.errors import ConfigError
 from stylecycle.serve.jobs import TrainingJobs
-from stylecycle.serve.models import ModelCache, find_models
+from stylecycle.serve.models import ModelCache, directions, find_models
 from stylecycle.serve.safety import Limits, Refused, check_upload, inside, run_name
 from stylecycle.serve.translate import translate_uploads
 from stylecycle.training.checkpoint import list_checkpoints
@@ -83,6 +83,16 @@ def test_only_models_under_the_checkpoints_folder_can_be_chosen(checkpoints):
     for forged in ("../tiny", "/etc/passwd", "tiny/../../x"):
         with pytest.raises(Refused, match="no model named"):
             ModelCache(checkpoints, "cpu").get(forged, "a2b")
+
+
+def test_a_one_sided_model_is_offered_from_a_to_b_only_and_b_to_a_is_refused_in_one_line(demo_root, tmp_path):
+    Trainer(tiny_config(demo_root, tmp_path / "cut", max_steps=1).updated({"model": {"method": "cut"}})).run()
+    Trainer(tiny_config(demo_root, tmp_path / "cycle", max_steps=1)).run()
+    assert directions(tmp_path, "cut") == ["a2b"] and directions(tmp_path, "cycle") == ["a2b", "b2a"]
+    cache = ModelCache(tmp_path, "cpu")
+    assert cache.get("cut", "a2b") is not None
+    with pytest.raises(ConfigError, match="one-sided cut model: it translates A to B only"):
+        cache.get("cut", "b2a")
 
 
 def test_one_training_run_at_a_time_and_stopping_saves_a_checkpoint(demo_root, tmp_path):

@@ -209,6 +209,7 @@ def run_translate(args: argparse.Namespace) -> None:
         config.precision,
         config.generator,
         channels_last=config.channels_last,
+        method=config.method,
         max_pixels=config.max_pixels,
         tile=config.tile,
     )

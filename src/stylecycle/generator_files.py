@@ -4,13 +4,17 @@ its safetensors exports, and the generator files of the original CycleGAN code."
 from __future__ import annotations
 
 import json
+import pickle
+import zipfile
 from pathlib import Path
+from typing import Any
 
+import torch
 from torch import nn
 
 from .atomic import atomic_path
-from .config import Direction, ModelConfig, config_from_dict
-from .errors import CheckpointError, ConfigError, first_line
+from .config import ONE_SIDED, Direction, Method, ModelConfig, config_from_dict
+from .errors import CheckpointError, ConfigError, StylecycleError, first_line
 from .model import build_generator
 from .nn import list_generators
 from .nn.compat import (
@@ -25,10 +29,14 @@ GENERATOR_OF = {"a2b": "G_ab", "b2a": "G_ba"}
 SAFETENSORS_KIND = "stylecycle-generator"
 
 
-def load_generator(path: Path, direction: Direction = "a2b", generator: str | None = None) -> tuple[Generator, ModelConfig]:
+def load_generator(
+    path: Path, direction: Direction = "a2b", generator: str | None = None, method: Method | None = None
+) -> tuple[Generator, ModelConfig]:
     """The generator of ``direction`` in a stylecycle checkpoint (file or run folder), an exported
     ``.safetensors`` file, or a bare generator file of the original CycleGAN code (whose
-    architecture ``generator`` names; its direction is whichever it was trained for)."""
+    architecture ``generator`` names; its direction is whichever it was trained for) or of the
+    CUT code (``method`` cut or fastcut: CUT's 9-block ResNet unless ``generator`` says otherwise).
+    A one-sided model (CUT, FastCUT) has no generator for ``b2a``: asking for it is refused."""
     if direction not in GENERATOR_OF:
         raise ConfigError(f"--direction {direction!r} is not one of {', '.join(GENERATOR_OF)}")
     path = resolve_checkpoint(path)
@@ -36,13 +44,18 @@ def load_generator(path: Path, direction: Direction = "a2b", generator: str | No
         return load_safetensors(path)
     state = read_weights_file(path)
     reference = is_reference_state_dict(state)
+    if reference and method in ONE_SIDED:
+        generator = generator or "resnet_9blocks"
+    trained_by = method if reference else _method_of(state)
+    if trained_by in ONE_SIDED and direction == "b2a":
+        raise ConfigError(f"{path} is a one-sided {trained_by} model: it translates A to B only (--direction a2b)")
     if reference and generator is None:
         raise ConfigError(
             f"{path} is a generator of the original CycleGAN code; name its architecture with --generator ({', '.join(list_generators())})"
         )
     try:
         if reference:
-            model = ModelConfig(**reference_model_options(state, generator))  # type: ignore[arg-type]
+            model = ModelConfig(**reference_model_options(state, generator), method=method or "cyclegan")  # type: ignore[arg-type]
             weights = from_reference_state_dict(state, model.norm)
         else:
             state = check_format(state, path)
@@ -55,6 +68,26 @@ def load_generator(path: Path, direction: Direction = "a2b", generator: str | No
     except (KeyError, RuntimeError, ConfigError) as exc:
         raise CheckpointError(f"checkpoint {path} does not hold a usable generator: {first_line(exc)}") from exc
     return network, model
+
+
+def translation_directions(path: Path) -> list[Direction]:
+    """The directions a model translates, for the web page to offer: a2b alone for a one-sided
+    (CUT, FastCUT) checkpoint; both for the rest (a file holding one generator translates the
+    way it was trained, whichever is asked). The file is mapped, not read: only its config is
+    looked at. Unreadable files offer both; translating them reports why."""
+    try:
+        path = resolve_checkpoint(path)
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True) if path.suffix != ".safetensors" else None
+    except (StylecycleError, OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile):
+        state = None
+    return ["a2b"] if _method_of(state) in ONE_SIDED else ["a2b", "b2a"]
+
+
+def _method_of(checkpoint: Any) -> str | None:
+    """The ``--model`` a stylecycle checkpoint was trained with (checkpoints from before there was
+    a choice are CycleGAN's); None where it is not a stylecycle checkpoint at all."""
+    config = checkpoint.get("config") if isinstance(checkpoint, dict) else None
+    return config.get("model", {}).get("method", "cyclegan") if isinstance(config, dict) else None
 
 
 def save_safetensors(network: nn.Module, model: ModelConfig, direction: Direction, path: Path) -> None:

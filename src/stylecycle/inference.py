@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .config import Direction, TranslateConfig
+from .config import Direction, Method, TranslateConfig
 from .data.io import pil_to_tensor, tensor_to_pil, to_rgb
 from .device import memory_format, resolve_device
 from .errors import ConfigError
@@ -62,10 +62,11 @@ class Translator:
         precision: Precision = "auto",
         generator: str | None = None,
         channels_last: bool | None = None,
+        method: Method | None = None,
         **tiling: int,
     ) -> Translator:
         """A translator for ``direction`` of the checkpoint at ``path`` (see :func:`load_generator`)."""
-        network, _ = load_generator(path, direction, generator)
+        network, _ = load_generator(path, direction, generator, method)
         return cls(network, resolve_device(device), precision, channels_last=channels_last, **tiling)
 
     def translate(self, image: Picture) -> Picture:

@@ -12,6 +12,8 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from .precision import at_least_fp32
+
 Scores = list[torch.Tensor]
 GanLoss = Literal["lsgan", "vanilla", "hinge", "wgangp"]
 CycleLoss = Literal["l1", "mse"]
@@ -101,3 +103,21 @@ def style_loss(output: dict[str, torch.Tensor], target: dict[str, torch.Tensor])
             for k in output
         ]
     ).mean()
+
+
+def patch_nce_loss(query: torch.Tensor, key: torch.Tensor, temperature: float = 0.07) -> torch.Tensor:
+    """PatchNCE (Park et al., "Contrastive Learning for Unpaired Image-to-Image Translation", 2020):
+    each patch of the translation (``query``) must pick out the patch of its input at the same
+    place (``key``) among all the input's other patches, so the translation keeps the content
+    without a second generator and a cycle.
+
+    ``query`` and ``key`` are B x P x C, L2-normalised features of the same P places of each image.
+    For patch i, the logits are its similarities to the image's P keys over ``temperature``; the
+    loss is their cross-entropy towards key i, averaged over each image's patches: one loss per
+    image (B), so that a batch holding two kinds of images can weigh each kind. (The reference
+    code lists the positive first and masks the diagonal among the negatives with -10 / T, whose
+    exp(-143) changes nothing.) The keys are the target: no gradient flows into them.
+    """
+    logits = at_least_fp32(query) @ at_least_fp32(key.detach()).transpose(1, 2) / temperature  # B x P x P; the positives on the diagonal
+    targets = torch.arange(query.shape[1], device=query.device).expand(query.shape[0], -1)
+    return F.cross_entropy(logits.transpose(1, 2), targets, reduction="none").mean(1)

@@ -1,5 +1,5 @@
-"""CycleGAN: the four networks and how they are built. No I/O, no optimisers; the update that
-trains them is :func:`stylecycle.training.step.cyclegan_update`."""
+"""The models: CycleGAN's four networks, CUT's three, and how they are built. No I/O, no
+optimisers; the updates that train them are in :mod:`stylecycle.training.step`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 from torch import nn
 
-from .config import LossConfig, ModelConfig
-from .losses import perceptual_loss, style_loss
+from .config import ONE_SIDED, LossConfig, ModelConfig
+from .errors import ConfigError
+from .losses import patch_nce_loss, perceptual_loss, style_loss
 from .nn import (
     create_discriminator,
     create_generator,
@@ -19,7 +20,8 @@ from .nn import (
     with_spectral_norm,
 )
 from .nn.colour import ColourTable
-from .nn.generators import Generator
+from .nn.generators import Generator, ResnetGenerator
+from .nn.patch_heads import PatchHeads, sample_places
 
 if TYPE_CHECKING:
     from .nn.vgg import VggFeatures
@@ -70,10 +72,41 @@ def build_discriminator(model: ModelConfig) -> nn.Module:
     return with_spectral_norm(discriminator) if model.spectral_norm else discriminator
 
 
-class CycleGAN(nn.Module):
+class TranslationModel(nn.Module):
+    """What the trainer, the checkpoints and the sample grids need of every model."""
+
+    network_names: tuple[str, ...]  # the networks a checkpoint stores, by attribute name
+    loss: LossConfig
+
+    def translators(self) -> dict[str, Generator]:
+        """The generators that translate, by network name (``G_ab``, and ``G_ba`` where there is one)."""
+        raise NotImplementedError
+
+    def generators(self) -> nn.ModuleList:
+        """Everything the generators' optimiser trains."""
+        raise NotImplementedError
+
+    def discriminators(self) -> nn.ModuleList:
+        raise NotImplementedError
+
+    def enable_generator_networks(self, enabled: bool) -> None:
+        """Off, the generators' colour stages translate alone (``--colour-first``)."""
+        for generator in self.translators().values():
+            generator.network_enabled = enabled
+
+
+def build_model(model: ModelConfig | None = None, loss: LossConfig | None = None) -> TranslationModel:
+    """The model of ``model.method``: CycleGAN, or CUT / FastCUT."""
+    model = model or ModelConfig()
+    return ContrastiveTranslation(model, loss) if model.method in ONE_SIDED else CycleGAN(model, loss)
+
+
+class CycleGAN(TranslationModel):
     """``G_ab`` maps domain A to B, ``G_ba`` maps B to A; ``D_a`` and ``D_b`` judge whether an
     image belongs to A or to B. ``vgg`` (frozen; only with perceptual or style losses) is not
     one of the networks a checkpoint stores."""
+
+    network_names = ("G_ab", "G_ba", "D_a", "D_b")
 
     def __init__(self, model: ModelConfig | None = None, loss: LossConfig | None = None) -> None:
         super().__init__()
@@ -90,16 +123,14 @@ class CycleGAN(nn.Module):
             self.style_layers = _layers(self.loss.style_layers) if self.loss.lambda_style > 0 else []
             self.vgg = build_vgg_features(self.loss.vgg, sorted({*self.perceptual_layers, *self.style_layers}), self.loss.vgg_weights)
 
+    def translators(self) -> dict[str, Generator]:
+        return {"G_ab": self.G_ab, "G_ba": self.G_ba}
+
     def generators(self) -> nn.ModuleList:
         return nn.ModuleList([self.G_ab, self.G_ba])
 
     def discriminators(self) -> nn.ModuleList:
         return nn.ModuleList([self.D_a, self.D_b])
-
-    def enable_generator_networks(self, enabled: bool) -> None:
-        """Off, the generators' colour stages translate alone (``--colour-first``)."""
-        for generator in (self.G_ab, self.G_ba):
-            generator.network_enabled = enabled
 
     def perceptual_loss(self, features_fake: dict[str, torch.Tensor], real: torch.Tensor) -> torch.Tensor:
         """How far a translation's VGG features (``features_fake``) are from its input's: the content kept."""
@@ -114,6 +145,53 @@ class CycleGAN(nn.Module):
         with torch.no_grad():
             features_style = self.vgg(style_images)
         return style_loss(_pick(features_fake, self.style_layers), _pick(features_style, self.style_layers))
+
+
+class ContrastiveTranslation(TranslationModel):
+    """CUT and FastCUT (Park et al., 2020): one generator ``G_ab``, one discriminator ``D_b``, and
+    ``patch_heads``, the MLPs through which PatchNCE compares the generator's encoder features
+    of a translation with those of its input. No second generator, no cycle."""
+
+    network_names = ("G_ab", "D_b", "patch_heads")
+
+    def __init__(self, model: ModelConfig, loss: LossConfig | None = None) -> None:
+        super().__init__()
+        self.loss = loss or LossConfig()
+        generator = build_generator(model)
+        assert isinstance(generator, ResnetGenerator)  # Config.validate refuses the others
+        self.G_ab: ResnetGenerator = generator
+        self.D_b = build_discriminator(model)
+        self.nce_layers = self.loss.nce_layer_indices()
+        if self.nce_layers[-1] >= len(self.G_ab.model):
+            raise ConfigError(f"--nce-layers {self.loss.nce_layers}: the generator's network has layers 0 to {len(self.G_ab.model) - 1}")
+        with torch.no_grad():  # the widths of the features the heads will see
+            channels = [f.shape[1] for f in self.G_ab.encode(torch.zeros(1, 3, 32, 32), self.nce_layers)]
+        self.patch_heads: PatchHeads = init_weights(PatchHeads(channels, self.loss.nce_width), model.init, model.init_gain)
+
+    def translators(self) -> dict[str, Generator]:
+        return {"G_ab": self.G_ab}
+
+    def generators(self) -> nn.ModuleList:
+        return nn.ModuleList([self.G_ab, self.patch_heads])
+
+    def discriminators(self) -> nn.ModuleList:
+        return nn.ModuleList([self.D_b])
+
+    def patch_nce(self, sources: torch.Tensor, translations: torch.Tensor, groups: int, flipped: bool) -> torch.Tensor:
+        """PatchNCE of each translation against its source, averaged over the layers: one loss
+        per image. ``translations`` were made from the sources flipped left to right when
+        ``flipped`` (FastCUT's flip-equivariance): their features are flipped back to compare.
+        Places are drawn for each of ``groups`` equal slices of the batch (A images, B images).
+        The sources' side is the target, computed without a graph (no gradient reaches it)."""
+        with torch.no_grad():
+            source_features = self.G_ab.encode(sources, self.nce_layers)
+            places = sample_places(source_features, self.loss.nce_patches, groups)
+            keys = self.patch_heads(source_features, places)
+        translated_features = self.G_ab.encode(translations, self.nce_layers)
+        if flipped:
+            translated_features = [f.flip(3) for f in translated_features]
+        queries = self.patch_heads(translated_features, places)
+        return torch.stack([patch_nce_loss(q, k, self.loss.nce_temperature) for q, k in zip(queries, keys)]).mean(0)
 
 
 def run_together(network: nn.Module, *inputs: torch.Tensor) -> list[Any]:

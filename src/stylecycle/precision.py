@@ -72,3 +72,8 @@ def autocast(device: torch.device, precision: Precision) -> torch.autocast:
     """The autocast context for a resolved precision (disabled for fp32)."""
     dtype = AUTOCAST_DTYPES.get(precision)
     return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+
+
+def at_least_fp32(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in fp32 if it was computed in a narrower type (bf16, fp16 autocast), else as it is."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))

@@ -310,7 +310,7 @@ class Search:
         return value
 
     def score(self, trainer: Trainer) -> float:
-        value = self.validation.score(trainer.model.G_ab, trainer.device, trainer.precision)
+        value = self.validation.score(trainer.model.translators()["G_ab"], trainer.device, trainer.precision)
         if not math.isfinite(value):
             raise self.optuna.TrialPruned(f"{self.tune.objective} is {value}")
         return value

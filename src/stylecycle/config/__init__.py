@@ -13,6 +13,7 @@ from .files import config_from_dict, config_to_dict, read_config_file, typed_sec
 from .options import field_type, flag_name, optional_inner
 from .recipes import RECIPES
 from .tree import (
+    ONE_SIDED,
     SECTION_NAMES,
     UNCROPPED,
     Config,
@@ -20,6 +21,7 @@ from .tree import (
     Direction,
     EvaluateConfig,
     LossConfig,
+    Method,
     ModelConfig,
     Objective,
     OptimConfig,
@@ -34,6 +36,7 @@ from .tree import (
 )
 
 __all__ = [
+    "ONE_SIDED",
     "RECIPES",
     "SECTION_NAMES",
     "UNCROPPED",
@@ -42,6 +45,7 @@ __all__ = [
     "Direction",
     "EvaluateConfig",
     "LossConfig",
+    "Method",
     "ModelConfig",
     "Objective",
     "OptimConfig",

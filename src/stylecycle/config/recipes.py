@@ -21,6 +21,14 @@ PREVIEW: dict[str, dict[str, Any]] = {
     "train": {"max_steps": 1500},
 }
 
+# The settings of CUT's reference code (taesungp/contrastive-unpaired-translation) that differ
+# from the CycleGAN paper's: its anti-aliased generator, Xavier initialisation, 200 + 200 epochs;
+# FastCUT trains 150 + 50.
+CUT: dict[str, dict[str, Any]] = {
+    "model": {"method": "cut", "antialias": True, "init": "xavier"},
+    "train": {"epochs": 200, "decay_epochs": 200},
+}
+
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "paper": PAPER,
     "cyclegan": PAPER,  # the old name of "paper", which older checkpoints, configs and scripts give
@@ -42,9 +50,19 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
         "model": {**PREVIEW["model"], "colour_lut": True, "antialias": True},
         "optim": {"colour_first": 0.3},
     },
+    "cut": CUT,
+    "fastcut": {"model": {**CUT["model"], "method": "fastcut"}, "train": {"epochs": 150, "decay_epochs": 50}},
     "standard": {
         "data": {"size": 128, "load_size": 143},
         "model": {"global_skip": True},
         "train": {"max_steps": 20000},
     },
+}
+
+# What each --model brings to whichever recipe it is trained with, below the options given: the
+# weights of CUT's two variants (its code sets them per mode in the same way).
+METHOD_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "cyclegan": {},
+    "cut": {},  # the fields' own defaults are CUT's
+    "fastcut": {"loss": {"lambda_nce": 10.0, "nce_idt": False, "flip_equivariance": True}},
 }

@@ -37,12 +37,14 @@ from .options import (
     positive,
     precision_option,
 )
-from .recipes import RECIPES
+from .recipes import METHOD_DEFAULTS, RECIPES
 
 OutputFormat = Literal["auto", "png", "jpeg", "webp"]
 Direction = Literal["a2b", "b2a"]
 Sampler = Literal["tpe", "random", "grid"]
 Objective = Literal["psnr", "ssim", "fid", "kid"]
+Method = Literal["cyclegan", "cut", "fastcut"]
+ONE_SIDED: tuple[Method, ...] = ("cut", "fastcut")  # methods with one generator, A -> B, and no cycle
 Preprocess = Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"]
 DEFAULT_TRIALS = 20  # trials of a search that is not a grid, unless --trials says otherwise
 # Modes whose images keep their own shapes, which cannot be stacked into batches of several.
@@ -98,6 +100,13 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    method: Method = option(
+        "cyclegan",
+        "cyclegan: two generators and the cycle (Zhu et al. 2017); cut: one generator A -> B, its content kept by "
+        "PatchNCE on its own encoder's features (Park et al. 2020: less memory, no colour inversions); fastcut: CUT "
+        "without the identity PatchNCE, with --lambda-nce 10 and flip-equivariance (about twice as fast)",
+        flag="--model",
+    )
     generator: str = option(
         "resnet_9blocks",
         "generator: ResNet with 9 or 6 residual blocks, U-Net for 128 or 256 pixel training crops, "
@@ -177,8 +186,29 @@ class LossConfig:
         "ImageNet weights of the VGG (a torchvision .pth file); default: torchvision's file in the torch hub cache, downloaded there if missing",
     )
 
+    lambda_nce: float = option(1.0, "cut, fastcut: weight of PatchNCE, the content loss (fastcut's default: 10)")
+    nce_idt: bool = option(
+        True, "cut: PatchNCE also between each B image and its translation, which keeps G from changing B images (fastcut: off)"
+    )
+    nce_layers: str = option(
+        "0,4,8,12,16",
+        "cut, fastcut: the generator's layers (indices into its network) whose features PatchNCE compares; the default is "
+        "CUT's: the input, both downsamplings and residual blocks 1 and 5 of an --antialias resnet",
+    )
+    nce_patches: int = option(256, "cut, fastcut: places sampled per layer and image; each one's negatives are the others")
+    nce_temperature: float = option(0.07, "cut, fastcut: temperature of PatchNCE's softmax")
+    nce_width: int = option(256, "cut, fastcut: width of the two-layer MLP that projects each layer's features for PatchNCE")
+    flip_equivariance: bool = option(
+        False, "cut, fastcut: translate a horizontally flipped input half of the time and compare its features flipped back (fastcut: on)"
+    )
+
     def validate(self) -> None:
-        non_negative(self, "lambda_gp", "lambda_cycle", "lambda_identity", "lambda_perceptual", "lambda_style")
+        non_negative(self, "lambda_gp", "lambda_cycle", "lambda_identity", "lambda_perceptual", "lambda_style", "lambda_nce")
+        positive(self, "nce_patches", "nce_temperature", "nce_width")
+        try:
+            self.nce_layer_indices()
+        except ValueError:
+            raise ConfigError(f"--nce-layers must be comma-separated layer indices, got {self.nce_layers!r}") from None
         for name in ("lambda_a", "lambda_b"):
             if getattr(self, name) is not None:
                 non_negative(self, name)
@@ -190,6 +220,12 @@ class LossConfig:
 
     def uses_vgg(self) -> bool:
         return self.lambda_perceptual > 0 or self.lambda_style > 0
+
+    def nce_layer_indices(self) -> list[int]:
+        indices = sorted({int(index) for index in self.nce_layers.split(",") if index.strip()})
+        if not indices or indices[0] < 0:
+            raise ValueError(self.nce_layers)
+        return indices
 
 
 @dataclass
@@ -249,7 +285,8 @@ class TrainConfig:
         "first, MSE cycle loss x1, no identity loss, no image pool, Adam betas (0.9, 0.999)); preview (the demo's: 96-pixel "
         "crops, half-width 6-block generators starting as the identity, 1500 steps, minutes on a CPU); fast (preview with a "
         "colour look-up table trained alone for the first 0.3 of the run, anti-aliased generators: the quality benchmark's "
-        "best at 5 minutes); standard (128-pixel crops, generators starting as the identity, 20000 steps)",
+        "best at 5 minutes); cut and fastcut (CUT's reference settings: --model cut or fastcut, anti-aliased generators, "
+        "Xavier initialisation); standard (128-pixel crops, generators starting as the identity, 20000 steps)",
         choices=lambda: list(RECIPES),
     )
     resume: Path | None = option(
@@ -316,6 +353,15 @@ class Config:
             )
         if self.optim.colour_first and not self.model.colour_lut:
             raise ConfigError("--colour-first trains the colour stage first: it needs --colour-lut")
+        if self.model.method in ONE_SIDED:
+            if not self.model.generator.startswith("resnet"):
+                raise ConfigError(
+                    f"--model {self.model.method} reads the features of a resnet generator's encoder, not of --generator {self.model.generator}"
+                )
+            if self.loss.uses_vgg():
+                raise ConfigError(
+                    f"--lambda-perceptual and --lambda-style belong to --model cyclegan; --model {self.model.method} keeps content by PatchNCE"
+                )
         return self
 
     @classmethod
@@ -325,7 +371,12 @@ class Config:
         recipe = given.get("train", {}).get("recipe", TrainConfig.recipe)
         if recipe not in RECIPES:
             raise ConfigError(f"unknown --recipe {recipe!r}; known: {', '.join(RECIPES)}")
-        merged = {name: {**RECIPES[recipe].get(name, {}), **given.get(name, {})} for name in {*RECIPES[recipe], *given}}
+        method = given.get("model", {}).get("method", RECIPES[recipe].get("model", {}).get("method", ModelConfig.method))
+        if method not in METHOD_DEFAULTS:
+            raise ConfigError(f"unknown --model {method!r}; known: {', '.join(METHOD_DEFAULTS)}")
+        # The method's own defaults (FastCUT's weights, say) come between the recipe's and the options given.
+        layers = (RECIPES[recipe], METHOD_DEFAULTS[method], given)
+        merged = {name: {k: v for layer in layers for k, v in layer.get(name, {}).items()} for layer in layers for name in layer}
         return cls().updated(merged)
 
     def updated(self, overrides: dict[str, dict[str, Any]]) -> Config:
@@ -356,6 +407,12 @@ class TranslateConfig:
         None,
         "architecture of a bare generator file of the original CycleGAN code (latest_net_G_A.pth); stylecycle checkpoints know their own",
         choices=list_generators,
+    )
+    method: Method | None = option(
+        None,
+        "the code that trained a bare generator file: cyclegan (its latest_net_G_A.pth; name --generator) or cut / fastcut "
+        "(the CUT code's latest_net_G.pth: CUT's resnet_9blocks unless --generator says otherwise, A -> B only)",
+        flag="--model",
     )
     format: OutputFormat = option("auto", "output format; auto keeps JPEG, PNG and WebP as they came and writes PNG for the rest")
     quality: int = option(95, "JPEG and WebP quality, 1-100")

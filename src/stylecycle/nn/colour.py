@@ -17,10 +17,13 @@ Applied as a trilinear ``grid_sample`` on the 3D table (ONNX GridSample, opset 2
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..precision import at_least_fp32
 from .norm import NormLayer, imposed_statistics, instance_norm, record_statistics
 
 THUMBNAIL = 64
@@ -40,6 +43,9 @@ def identity_table(size: int) -> torch.Tensor:
 
 class ColourTable(nn.Module):
     """Per-image 3D colour look-up table: [-1, 1] images in, [-1, 1] images out, any size."""
+
+    if TYPE_CHECKING:  # a buffer
+        identity: torch.Tensor
 
     def __init__(self, size: int = 17, bases: int = 3, width: int = 16, norm: NormLayer | None = None) -> None:
         super().__init__()
@@ -62,7 +68,7 @@ class ColourTable(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         table = self.table_for(x)
-        grid = x.float().permute(0, 2, 3, 1).unsqueeze(1)  # N x 1 x H x W x (r, g, b)
+        grid = at_least_fp32(x).permute(0, 2, 3, 1).unsqueeze(1)  # N x 1 x H x W x (r, g, b)
         out = F.grid_sample(table, grid, mode="bilinear", padding_mode="border", align_corners=True)
         return out.squeeze(2).clamp(-1.0, 1.0).to(x.dtype)
 
@@ -73,9 +79,9 @@ class ColourTable(nn.Module):
             imposed = self._imposed_table()
             if imposed is not None:
                 return imposed
-        thumbnail = F.interpolate(x.float(), size=(self.thumbnail, self.thumbnail), mode="bilinear", align_corners=False)
+        thumbnail = F.interpolate(at_least_fp32(x), size=(self.thumbnail, self.thumbnail), mode="bilinear", align_corners=False)
         features = [self.encoder(thumbnail).mean((2, 3)), thumbnail.mean((2, 3)), thumbnail.std((2, 3))]
-        weights = self.weights(torch.cat(features, 1)).float()
+        weights = at_least_fp32(self.weights(torch.cat(features, 1)))
         # A weighted sum rather than a matrix product, which autocast would compute in bf16.
         residual = self.gain * (self.shared + (weights[:, :, None] * self.bases).sum(1))
         table = self.identity + residual.view(-1, 3, self.size, self.size, self.size)

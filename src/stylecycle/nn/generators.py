@@ -178,6 +178,9 @@ class ResnetGenerator(Generator):
     block in their middle if ``attention``), two upsamplings, 7x7 head and tanh (Johnson et al.,
     as used by CycleGAN)."""
 
+    if TYPE_CHECKING:
+        model: nn.Sequential
+
     def __init__(
         self,
         in_channels: int = 3,
@@ -224,6 +227,20 @@ class ResnetGenerator(Generator):
             channels //= 2
         layers += [ReflectionPad2d(3), nn.Conv2d(channels, out_channels, 7)]
         self.model = nn.Sequential(*layers)  # the tanh (index 24 in the reference) is applied in forward
+
+    def encode(self, x: torch.Tensor, layers: list[int]) -> list[torch.Tensor]:
+        """The activations after each of ``layers`` (indices into ``model``, sorted) on the way
+        ``forward`` computes them: the features CUT's PatchNCE compares (its ``encode_only``).
+        The network stops after the last of them."""
+        if self.colour is not None:
+            x = self.colour(x)
+        x = pad_to_multiple(x, self.side_multiple, self.min_side)
+        features = []
+        for index, layer in enumerate(self.model[: layers[-1] + 1]):
+            x = layer(x)
+            if index in layers:
+                features.append(x)
+        return features
 
 
 class UnetSkipBlock(nn.Module):

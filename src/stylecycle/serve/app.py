@@ -32,7 +32,7 @@ from ..errors import ConfigError, StylecycleError, first_line, user_message
 from ..translate_files import VIDEO_EXTENSIONS
 from .jobs import PRESETS, TrainingJobs
 from .logins import LOOPBACK, check_exposure, login_check, read_logins
-from .models import ModelCache, find_models
+from .models import ModelCache, directions, find_models
 from .safety import Limits, Refused, accept_uploads, inside, run_name
 from .translate import translate_uploads
 
@@ -77,6 +77,11 @@ def build_app(config: ServeConfig) -> tuple[Any, Path]:
     def model_choices() -> Any:
         found = find_models(checkpoints)
         return gr.update(choices=found, value=found[0] if found else None)
+
+    def model_directions(model: str | None) -> Any:
+        """The chosen model's directions: A → B alone for a one-sided (CUT) model."""
+        offered = directions(checkpoints, model) if model else ["a2b", "b2a"]
+        return gr.update(choices=offered, value="a2b")
 
     @shown_to_user
     def translate(
@@ -166,6 +171,7 @@ def build_app(config: ServeConfig) -> tuple[Any, Path]:
                     downloads = gr.File(label="Download", file_count="multiple", elem_id="downloads")
                     note = gr.Markdown(elem_id="translate-note")
             refresh.click(model_choices, outputs=model)
+            model.change(model_directions, model, direction)
             pairs = gr.State([])  # (upload, translation) of each picture of the last request
             go.click(translate, [uploads, model, direction], [slider, gallery, downloads, note, pairs], concurrency_limit=1)
             gallery.select(compare, pairs, slider)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from ..generator_files import translation_directions
 from ..inference import Translator
 from ..training.checkpoint import CHECKPOINT_DIR, list_checkpoints
 from .safety import Refused, inside
@@ -22,6 +23,13 @@ def find_models(root: Path) -> list[str]:
     files = [p for p in root.rglob("*") if p.suffix in WEIGHT_SUFFIXES and p.is_file() and CHECKPOINT_DIR not in p.relative_to(root).parts]
     found = sorted(runs + files, key=lambda p: p.stat().st_mtime, reverse=True)
     return [p.relative_to(root).as_posix() for p in found]
+
+
+def directions(root: Path, model: str) -> list[str]:
+    """The directions model ``model`` (a name :func:`find_models` gave) translates; both for a name it did not give."""
+    if model not in find_models(root):
+        return ["a2b", "b2a"]
+    return list(translation_directions(inside(root, model, "model")))
 
 
 class ModelCache:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -23,17 +24,24 @@ def log_to_file(run_dir: Path) -> logging.Handler:
 
 
 @torch.no_grad()
-def sample_grid(g_ab: nn.Module, g_ba: nn.Module, real_a: torch.Tensor, real_b: torch.Tensor) -> torch.Tensor:
-    """One column per preview image; rows: A, G_ab(A), G_ba(G_ab(A)), B, G_ba(B), G_ab(G_ba(B)).
+def sample_grid(translators: Mapping[str, nn.Module], real_a: torch.Tensor, real_b: torch.Tensor) -> torch.Tensor:
+    """One column per preview image; rows: A, G_ab(A), G_ba(G_ab(A)), B, G_ba(B), G_ab(G_ba(B));
+    with ``G_ab`` alone (CUT): A, G_ab(A), B, G_ab(B) (which should leave B as it is).
 
     The generators run as translation runs them, in evaluation mode: batch norm then uses its
     running statistics (no update, and no collective that only rank 0 would join), dropout is off.
     """
-    modes = [g.training for g in (g_ab, g_ba)]
-    g_ab.eval(), g_ba.eval()
+    modes = {name: g.training for name, g in translators.items()}
+    for g in translators.values():
+        g.eval()
     try:
-        fake_b, fake_a = g_ab(real_a), g_ba(real_b)
-        rows = [real_a, fake_b, g_ba(fake_b), real_b, fake_a, g_ab(fake_a)]
+        g_ab, g_ba = translators["G_ab"], translators.get("G_ba")
+        if g_ba is None:
+            rows = [real_a, g_ab(real_a), real_b, g_ab(real_b)]
+        else:
+            fake_b, fake_a = g_ab(real_a), g_ba(real_b)
+            rows = [real_a, fake_b, g_ba(fake_b), real_b, fake_a, g_ab(fake_a)]
     finally:
-        g_ab.train(modes[0]), g_ba.train(modes[1])
+        for name, g in translators.items():
+            g.train(modes[name])
     return make_grid(torch.cat(rows).float().cpu(), nrow=real_a.shape[0], padding=2, pad_value=1.0)

@@ -1,13 +1,14 @@
-"""One CycleGAN update, read top to bottom: :func:`cyclegan_update`.
+"""One update of each objective, read top to bottom: :func:`cyclegan_update` and :func:`cut_update`.
 
 Every loss term and its weight is written out where it is summed; :class:`Update` holds what
 is around the arithmetic (optimisers, image pools, precision, loss scaling, the ranks, and the
 :class:`~stylecycle.training.halves.Halves` that runs the two halves of each update side by
-side or in turn). Another objective is another function of the same form beside this one.
+side or in turn). :data:`UPDATES` says which function trains which ``--model``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -21,7 +22,7 @@ from ..losses import (
     gradient_penalty,
     reconstruction_loss,
 )
-from ..model import CycleGAN, Domain, Losses, run_together
+from ..model import ContrastiveTranslation, CycleGAN, Domain, Losses, TranslationModel, run_together
 from ..precision import Precision, autocast
 from .diffaugment import DiffAugment
 from .distributed import Distributed
@@ -59,7 +60,7 @@ def side_by_side_blockers(model: ModelConfig, loss: LossConfig, optim: OptimConf
 class Update:
     """The parts of a training step around its arithmetic; the update functions say what is computed."""
 
-    model: CycleGAN
+    model: TranslationModel
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
     pools: dict[Domain, ImagePool]
@@ -118,6 +119,7 @@ def all_finite(losses: Losses) -> bool:
 def cyclegan_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
     """Both generators, then both discriminators (the other way round with ``d_first``)."""
     m, w = u.model, u.model.loss
+    assert isinstance(m, CycleGAN)
 
     def round_trip(source: Domain, real: Tensor, there: Net, back: Net, judge: Net, other: Tensor) -> tuple[Losses, Tensor]:
         """A → B must fool D_b and come back through B → A; B images must pass A → B unchanged."""
@@ -173,3 +175,48 @@ def cyclegan_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
         g_losses, g_stepped, fake_a, fake_b = generators_step()
         d_losses, d_stepped = discriminators_step(fake_a, fake_b)
     return Outcome(g_losses, d_losses, g_stepped, d_stepped)
+
+
+def cut_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
+    """CUT and FastCUT, in the reference's order: one translation, then D_b judges it, then G_ab
+    (with the patch heads) learns from D_b's new verdict and from PatchNCE. No pool, no cycle.
+
+    With ``nce_idt`` (CUT) the B images are translated in the same batch, and PatchNCE also holds
+    each to its translation: the two PatchNCE terms share the weight λ_NCE half and half. With
+    ``flip_equivariance`` (FastCUT) half of the steps translate the images flipped left to right.
+    While ``--colour-first`` keeps the network out, PatchNCE (which compares the network's
+    features) waits for it.
+    """
+    m, w = u.model, u.model.loss
+    assert isinstance(m, ContrastiveTranslation)
+    flipped = w.flip_equivariance and bool(torch.rand(()) < 0.5)
+    sources = torch.cat([real_a, real_b]) if w.nce_idt else real_a
+    with u.autocast():
+        translated = m.G_ab(sources.flip(3) if flipped else sources)
+    fake_b = translated[: len(real_a)]
+
+    u.opt_d.zero_grad(set_to_none=True)
+    real, fake = u.augment(real_b), u.augment(fake_b.detach())
+    with u.autocast():
+        scores_real, scores_fake = run_together(m.D_b, real, fake)
+        d_losses = u.backward({"D_b": discriminator_adversarial_loss(w.gan_loss, scores_real, scores_fake)})
+    d_stepped = u.step(u.opt_d, m.discriminators(), d_losses)
+
+    m.D_b.requires_grad_(False)  # its gradients would be thrown away
+    u.opt_g.zero_grad(set_to_none=True)
+    with u.autocast():
+        g_losses = {"G_ab": generator_adversarial_loss(w.gan_loss, m.D_b(u.augment(fake_b)))}
+        if w.lambda_nce > 0 and m.G_ab.network_enabled:
+            nce = m.patch_nce(sources, translated, groups=2 if w.nce_idt else 1, flipped=flipped)
+            if w.nce_idt:  # the B images' term keeps G_ab from changing what is already B
+                g_losses["NCE_a"] = 0.5 * w.lambda_nce * nce[: len(real_a)].mean()
+                g_losses["NCE_b"] = 0.5 * w.lambda_nce * nce[len(real_a) :].mean()
+            else:
+                g_losses["NCE_a"] = w.lambda_nce * nce.mean()
+    u.backward(g_losses)
+    m.D_b.requires_grad_(True)
+    return Outcome(g_losses, d_losses, u.step(u.opt_g, m.generators(), g_losses), d_stepped)
+
+
+# The update of each --model.
+UPDATES: dict[str, Callable[[Update, Tensor, Tensor], Outcome]] = {"cyclegan": cyclegan_update, "cut": cut_update, "fastcut": cut_update}

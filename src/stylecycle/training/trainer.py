@@ -38,7 +38,7 @@ from ..errors import (
     StylecycleError,
     TrainingInterrupted,
 )
-from ..model import CycleGAN, Losses
+from ..model import Losses, TranslationModel, build_model
 from ..nn.norm import to_sync_batch_norm
 from ..precision import resolve_precision
 from .checkpoint import (
@@ -59,23 +59,22 @@ from .monitor import RunMonitor
 from .pool import ImagePool
 from .schedulers import LrFactor, LrSchedule
 from .signals import StopRequest
-from .step import Update, cyclegan_update, side_by_side_blockers
+from .step import UPDATES, Update, side_by_side_blockers
 
 PREVIEW_IMAGES = 4
 UNPLANNED = 2**62  # the length of a time-budget run before its pace is known
 PLAN_EVERY = 25  # steps between re-plans of a time-budget run's length (the first after 5)
 STATS_EVERY = 10  # steps between progress-bar updates and logged statistics
-NETWORKS = ("G_ab", "G_ba", "D_a", "D_b")
 
 
-def compile_networks(model: CycleGAN, device: torch.device) -> None:
+def compile_networks(model: TranslationModel, device: torch.device) -> None:
     """torch.compile each network in place (state-dict names unchanged, so checkpoints stay
     interchangeable with uncompiled runs), after checking that this platform can compile."""
     if device.type == "cpu" and not (shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")):
         raise ConfigError("--compile on the CPU needs a C++ compiler (install g++ or clang), or train without --compile")
     if device.type == "mps":
         raise ConfigError("--compile is not supported on Apple's MPS; train without it")
-    for name in NETWORKS:
+    for name in model.network_names:
         getattr(model, name).compile()
 
 
@@ -117,7 +116,7 @@ def summarise(losses: Losses) -> dict[str, str]:
 
 
 class Trainer:
-    """Owns everything a run needs: data, the four networks, optimisers, schedules and pools."""
+    """Owns everything a run needs: data, the networks, optimisers, schedules and pools."""
 
     def __init__(self, config: Config) -> None:
         self.config = config.validate()
@@ -150,7 +149,7 @@ class Trainer:
         self.elapsed_s = 0.0  # training time spent, over all sessions of the run
         self.clock = time.perf_counter
 
-        self.model = CycleGAN(config.model, config.loss).to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]  # documented, missing from the stubs
+        self.model = build_model(config.model, config.loss).to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]  # documented, missing from the stubs
         if self.dist.active and config.model.norm == "batch":
             log.info("--norm batch across %d ranks: using synchronised batch statistics", self.dist.world_size)
             to_sync_batch_norm(self.model)
@@ -235,6 +234,10 @@ class Trainer:
             drop_last=True,
             pin_memory=self.device.type == "cuda",
             persistent_workers=data.workers > 0,
+            # Each new iterator draws a seed for its workers: from a generator of its own, so that
+            # starting an epoch (or a resumed run) takes nothing from the global one, whose draws
+            # belong to the update (CUT's sampled patches, WGAN-GP's points) and resume with it.
+            generator=torch.Generator().manual_seed(config.train.seed),
         )
         return files_a, files_b
 
@@ -257,9 +260,9 @@ class Trainer:
         return self.progress() < self.config.optim.colour_first
 
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> Losses:
-        """One update (:func:`~stylecycle.training.step.cyclegan_update`), then the schedules."""
+        """One update (the ``--model``'s function in :data:`~stylecycle.training.step.UPDATES`), then the schedules."""
         self.model.enable_generator_networks(not self.in_colour_phase())
-        outcome = cyclegan_update(self.update, real_a, real_b)
+        outcome = UPDATES[self.config.model.method](self.update, real_a, real_b)
         if self.ema is not None and outcome.generators_stepped:
             self.ema.update(self.model)
         self.update_skipped = not (outcome.generators_stepped and outcome.discriminators_stepped)
@@ -439,7 +442,7 @@ class Trainer:
         path = self.run_dir / "samples" / f"step_{self.step:08d}.png"
         if self.monitor is not None:  # rank 0 only
             shown = self.ema or self.model  # the generators translation will use
-            grid = sample_grid(shown.G_ab, shown.G_ba, self.preview_a, self.preview_b)
+            grid = sample_grid(shown.translators(), self.preview_a, self.preview_b)
             save_image(grid, path)
             self.monitor.sample_grid(self.step, grid)
         return path
@@ -462,7 +465,7 @@ class Trainer:
             "epoch": self.epoch,
             "elapsed_s": self.elapsed_s,
             "per_rank": per_rank,
-            "networks": {name: getattr(self.model, name).state_dict() for name in NETWORKS},
+            "networks": {name: getattr(self.model, name).state_dict() for name in self.model.network_names},
             **({"ema": self.ema.state_dict()} if self.ema is not None else {}),
             "optimizers": {"G": self.opt_g.state_dict(), "D": self.opt_d.state_dict()},
             "schedulers": {"G": self.sched_g.state_dict(), "D": self.sched_d.state_dict()},
@@ -480,7 +483,7 @@ class Trainer:
         """Continue from a checkpoint of this run: the same steps in the same order follow."""
         if state["format_version"] < 2:
             raise CheckpointError("this checkpoint was written by an older stylecycle: it translates, but cannot be resumed")
-        for name in NETWORKS:
+        for name in self.model.network_names:
             getattr(self.model, name).load_state_dict(state["networks"][name])
         if self.ema is not None:
             if "ema" in state:
