@@ -1,5 +1,9 @@
 """Training speed and peak memory per performance option; prints JSON (translation: inference.py).
 
+Memory is the probe process's peak resident size (``peak_rss_mib``) and that peak less what the
+process held before building anything (``training_mib``: networks, optimiser state, data and
+activations, without the Python and PyTorch runtime that every contender carries alike).
+
 Contenders, each measured in its own fresh process (so its peak memory is its own) at every
 size x batch cell, the baseline included, in this one run:
 
@@ -101,13 +105,14 @@ def seconds(fn: Callable[[], object], repeats: int) -> list[float]:
     return times
 
 
-def own_peak_rss_mib() -> float:
-    """This process's peak resident memory. Linux's VmHWM starts afresh at exec, whereas
-    ru_maxrss is inherited from the parent at fork and would report the benchmark's own peak."""
+def own_rss_mib(field: str = "VmHWM") -> float:
+    """This process's peak (``VmHWM``) or current (``VmRSS``) resident memory. Linux's VmHWM starts
+    afresh at exec, whereas ru_maxrss is inherited from the parent at fork and would report the
+    benchmark's own peak."""
     status = Path("/proc/self/status")
     if status.exists():
         for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -115,12 +120,23 @@ def own_peak_rss_mib() -> float:
 def probe(args: argparse.Namespace) -> None:
     """In a fresh process: build, warm up (one step; two when compiling, which also compiles
     the discriminators' second graph), time, report."""
+    runtime = own_rss_mib("VmRSS")  # Python, PyTorch and this script, before any network exists
     started = time.perf_counter()
     step = step_function(args.probe, args.probe_data, args.probe_run, args.probe_size, args.probe_batch)
     seconds(step, 2 if compiles(args.probe) else 1)
     warm_up = time.perf_counter() - started
     median = statistics.median(seconds(step, args.probe_repeats))
-    print(json.dumps({"images_per_s": args.probe_batch / median, "peak_rss_mib": own_peak_rss_mib(), "setup_and_warm_up_s": warm_up}))
+    peak = own_rss_mib()
+    print(
+        json.dumps(
+            {
+                "images_per_s": args.probe_batch / median,
+                "peak_rss_mib": peak,
+                "training_mib": peak - runtime,
+                "setup_and_warm_up_s": warm_up,
+            }
+        )
+    )
 
 
 def measure(name: str, data_root: Path, run_dir: Path, size: int, batch_size: int, repeats: int) -> dict:
@@ -170,6 +186,7 @@ def training_table(
                             "images_per_s": round(r["images_per_s"], 3),
                             **({"speedup": round(r["images_per_s"] / baseline, 2)} if baseline else {}),
                             "peak_rss_mib": round(r["peak_rss_mib"]),
+                            "training_mib": round(r["training_mib"]),
                             "setup_and_warm_up_s": round(r["setup_and_warm_up_s"], 1),
                             **({"images_per_s_each_round": [round(x["images_per_s"], 3) for x in measured[name]]} if rounds > 1 else {}),
                         }
