@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import torch
-from speed import own_peak_rss_mib
+from speed import own_rss_mib
 
 from stylecycle.config import ModelConfig
 from stylecycle.export import export_onnx
@@ -72,7 +72,7 @@ def probe(name: str, height: int, width: int, repeats: int, workdir: Path) -> di
         start = time.perf_counter()
         translate(image)
         times.append(time.perf_counter() - start)
-    return {"seconds": round(statistics.median(times[1:] or times), 2), "peak_rss_mib": round(own_peak_rss_mib())}
+    return {"seconds": round(statistics.median(times[1:] or times), 2), "peak_rss_mib": round(own_rss_mib())}
 
 
 def measure(name: str, height: int, width: int, repeats: int, workdir: Path) -> dict:

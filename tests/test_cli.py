@@ -147,4 +147,4 @@ def test_help_shows_the_defaults_of_the_recipe_asked_for(capsys, recipe, lambda_
 
 def test_the_generator_choices_are_the_registered_generators(capsys):
     text = help_text(capsys, ["translate", "--help"])
-    assert "--generator {lut,resnet_6blocks,resnet_9blocks,unet_128,unet_256}" in text
+    assert "--generator {lut,mobile_resnet_6blocks,mobile_resnet_9blocks,resnet_6blocks,resnet_9blocks,unet_128,unet_256}" in text

@@ -76,7 +76,7 @@ def test_a_config_file_may_set_some_options_in_yaml_spellings(tmp_path):
     [
         ("model:\n  wings: 2\n", "unknown config keys in section 'model'.*wings"),
         ("engine:\n  lr: 1\n", "unknown sections.*engine"),
-        ("model:\n  generator: resnet_99\n", "'resnet_99' is not one of lut, resnet_6blocks, resnet_9blocks"),
+        ("model:\n  generator: resnet_99\n", "'resnet_99' is not one of lut, mobile_resnet_6blocks, mobile_resnet_9blocks, resnet_6blocks"),
         ("data:\n  size: 1.5\n", "section 'data': 1.5 is not a whole number"),
         ("data:\n  flip: maybe\n", "'maybe' is not true or false"),
         ("- just\n- a list\n", "must map sections"),

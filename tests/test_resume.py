@@ -25,6 +25,10 @@ def test_resume_continues_identically(demo_root, tmp_path, options):
     """8 steps straight == 4 steps, stop, resume, 4 more: weights, optimisers, pools and the lr
     schedule all bit-identical (6 images per domain, so the stop falls mid-epoch); with the
     augmentation's random stream, and the colour stage's phase ending where the run resumes."""
+    assert_resume_continues_identically(demo_root, tmp_path, options)
+
+
+def assert_resume_continues_identically(demo_root, tmp_path, options: dict) -> None:
     straight = Trainer(tiny_config(demo_root, tmp_path / "straight", max_steps=8).updated(options))
     straight.run()
 

@@ -68,12 +68,16 @@ def compare_with_reference(demo_root, run_dir, given: dict, step_seed: int = 1) 
         torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5 * scale, msg=lambda m, name=name: f"gradient of {name}: {m}")
 
 
-@pytest.mark.parametrize("recipe", list(RECIPES))
+# Every recipe of an adversarial objective (a distillation has no reference code to match: test_distill.py).
+ADVERSARIAL = [name for name, recipe in RECIPES.items() if recipe.get("model", {}).get("method") != "distill"]
+
+
+@pytest.mark.parametrize("recipe", ADVERSARIAL)
 def test_every_recipe_computes_the_reference_update(demo_root, tmp_path, recipe):
     compare_with_reference(demo_root, tmp_path, {"train": {"recipe": recipe}})
 
 
-@pytest.mark.parametrize("recipe", list(RECIPES))
+@pytest.mark.parametrize("recipe", ADVERSARIAL)
 def test_each_domain_keeps_its_own_cycle_and_identity_weights(demo_root, tmp_path, recipe):
     compare_with_reference(demo_root, tmp_path, {"train": {"recipe": recipe}, "loss": ASYMMETRIC})
 

@@ -114,6 +114,39 @@ def build_parser(recipe: str | None = None) -> OneLineParser:
     train = commands.add_parser("train", help="train a CycleGAN on two folders of images", description="Train a CycleGAN.")
     add_config_sections(train, recipe)
 
+    distill = commands.add_parser(
+        "distill",
+        help="train a small, fast student generator to translate as a trained model does",
+        description="Distil a trained model (the teacher) into a small student generator: an ordinary checkpoint that "
+        "translates, exports and serves like any other, several times faster. Every training option applies.",
+    )
+    distill.add_argument(
+        "--checkpoint",
+        dest="model.teacher",
+        type=Path,
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="the teacher: a checkpoint or run folder",
+    )
+    distill.add_argument(
+        "--student",
+        dest="model.generator",
+        choices=list_generators(),
+        default=argparse.SUPPRESS,
+        help="the student's architecture (the same as --generator)",
+    )
+    distill.add_argument(
+        "--width", dest="model.ngf", type=int, metavar="N", default=argparse.SUPPRESS, help="the student's width (the same as --ngf)"
+    )
+    distill.add_argument(
+        "--direction",
+        dest="model.distill_direction",
+        choices=["a2b", "b2a", "both"],
+        default=argparse.SUPPRESS,
+        help="which of the teacher's directions to distil (the same as --distill-direction; default: a2b)",
+    )
+    add_config_sections(distill, recipe or "distill")
+
     translate = commands.add_parser("translate", help="translate images with a trained checkpoint", description="Translate images.")
     add_section(translate, TranslateConfig, "translate")
 
@@ -185,15 +218,23 @@ def build_parser(recipe: str | None = None) -> OneLineParser:
     return parser
 
 
-def run_train(args: argparse.Namespace) -> None:
+def run_train(args: argparse.Namespace, given: dict[str, dict[str, Any]] | None = None) -> None:
     from .training.trainer import Trainer, resume_trainer
 
-    given = given_options(args)
+    given = given or given_options(args)
     resume = given["train"].get("resume")
     trainer = resume_trainer(resume, given) if resume else Trainer(Config.from_recipe(given))
     final = trainer.run()
     if trainer.dist.is_main:
         print(f"checkpoint: {final}")
+
+
+def run_distill(args: argparse.Namespace) -> None:
+    """``train`` with ``--model distill`` (:func:`~stylecycle.distillation.distillation_options`)."""
+    from .distillation import distillation_options
+
+    given = given_options(args)
+    run_train(args, given if given["train"].get("resume") else distillation_options(given))
 
 
 def run_translate(args: argparse.Namespace) -> None:
@@ -316,6 +357,7 @@ def run_make_benchmark(args: argparse.Namespace) -> None:
 
 COMMANDS = {
     "train": run_train,
+    "distill": run_distill,
     "translate": run_translate,
     "evaluate": run_evaluate,
     "tune": run_tune,

@@ -4,6 +4,7 @@ metrics against the training step."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -36,10 +37,14 @@ def build_evaluator(config: EvaluateConfig) -> tuple[Evaluator, Report]:
     return Evaluator(features, target, sheet_images=config.sheet_images), template
 
 
-def score_folder(evaluator: Evaluator, template: Report, outputs: Path, config: EvaluateConfig, folder: Path) -> Report:
-    """Score the translations under ``outputs`` and write the report files into ``folder``."""
+def score_folder(
+    evaluator: Evaluator, template: Report, outputs: Path, config: EvaluateConfig, folder: Path, extra: dict | None = None
+) -> Report:
+    """Score the translations under ``outputs`` and write the report files into ``folder``, with
+    ``extra`` rows (``{name: scores}``) beside the summary's own."""
     report = Report(unavailable=dict(template.unavailable), skipped=list(template.skipped))
     report, sheet = evaluator.evaluate(folder_items(outputs, config.references, config.inputs, report.skipped), report)
+    report.summary.update(extra or {})
     paths = write_report(report, sheet, folder)
     log.info("evaluate: %s", ", ".join(str(p) for p in paths.values()))
     return report
@@ -53,6 +58,18 @@ def translate_with(checkpoint: Path, config: EvaluateConfig, output: Path) -> No
 
     translator = Translator.from_checkpoint(checkpoint, config.direction, config.device, config.precision)
     translate_files(translator, config.inputs, output, fmt="png")  # type: ignore[arg-type]
+
+
+def teacher_agreement(config: EvaluateConfig, folder: Path) -> dict:
+    """PSNR and SSIM of the student's translations (``folder/translated``) against its teacher's
+    (written to ``folder/teacher``), with their own report in ``folder/agreement``."""
+    assert config.teacher is not None
+    translate_with(resolve_checkpoint(config.teacher), config, folder / "teacher")
+    against_teacher = dataclasses.replace(config, references=folder / "teacher", target=None)
+    report = score_folder(
+        Evaluator(None, None, sheet_images=config.sheet_images), Report(), folder / "translated", against_teacher, folder / "agreement"
+    )
+    return report.summary["translated"]
 
 
 def report_folder(config: EvaluateConfig) -> Path:
@@ -77,7 +94,8 @@ def evaluate(config: EvaluateConfig) -> tuple[Path, Report | list[dict]]:
         return folder, score_folder(evaluator, template, config.outputs, config, folder)  # type: ignore[arg-type]
     if not config.all_checkpoints:
         translate_with(resolve_checkpoint(config.checkpoint), config, folder / "translated")
-        return folder, score_folder(evaluator, template, folder / "translated", config, folder)
+        extra = {"agreement with the teacher": teacher_agreement(config, folder)} if config.teacher is not None else {}
+        return folder, score_folder(evaluator, template, folder / "translated", config, folder, extra)
     rows = []
     for checkpoint in list_checkpoints(config.checkpoint) or [resolve_checkpoint(config.checkpoint)]:
         sub = folder / checkpoint.stem

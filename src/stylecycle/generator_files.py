@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from .atomic import atomic_path
-from .config import ONE_SIDED, Direction, Method, ModelConfig, config_from_dict
+from .config import DISTILLED, ONE_SIDED, Direction, Method, ModelConfig, config_from_dict
 from .errors import CheckpointError, ConfigError, StylecycleError, first_line
 from .model import build_generator
 from .nn import list_generators
@@ -46,9 +46,10 @@ def load_generator(
     reference = is_reference_state_dict(state)
     if reference and method in ONE_SIDED:
         generator = generator or "resnet_9blocks"
-    trained_by = method if reference else _method_of(state)
-    if trained_by in ONE_SIDED and direction == "b2a":
-        raise ConfigError(f"{path} is a one-sided {trained_by} model: it translates A to B only (--direction a2b)")
+    kind, directions = _what_translates(ModelConfig(method=method or "cyclegan") if reference else state)
+    if direction not in directions:
+        only = " and ".join(f"--direction {d}" for d in directions)
+        raise ConfigError(f"{path} is {kind}: it translates {' and '.join(WAYS[d] for d in directions)} only ({only})")
     if reference and generator is None:
         raise ConfigError(
             f"{path} is a generator of the original CycleGAN code; name its architecture with --generator ({', '.join(list_generators())})"
@@ -80,14 +81,28 @@ def translation_directions(path: Path) -> list[Direction]:
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=True) if path.suffix != ".safetensors" else None
     except (StylecycleError, OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile):
         state = None
-    return ["a2b"] if _method_of(state) in ONE_SIDED else ["a2b", "b2a"]
+    return list(_what_translates(state)[1])
 
 
-def _method_of(checkpoint: Any) -> str | None:
-    """The ``--model`` a stylecycle checkpoint was trained with (checkpoints from before there was
-    a choice are CycleGAN's); None where it is not a stylecycle checkpoint at all."""
-    config = checkpoint.get("config") if isinstance(checkpoint, dict) else None
-    return config.get("model", {}).get("method", "cyclegan") if isinstance(config, dict) else None
+WAYS = {"a2b": "A to B", "b2a": "B to A"}
+
+
+def _what_translates(checkpoint: Any) -> tuple[str, tuple[Direction, ...]]:
+    """What made ``checkpoint`` (a stylecycle checkpoint, or the model config of a bare file),
+    and the directions it translates; a file of no known kind is let through both ways, to fail
+    later with its own reason."""
+    if isinstance(checkpoint, ModelConfig):
+        model = {"method": checkpoint.method}
+    else:
+        config = checkpoint.get("config") if isinstance(checkpoint, dict) else None
+        model = config.get("model", {}) if isinstance(config, dict) else {}
+    method = model.get("method", "cyclegan")  # checkpoints from before there was a choice are CycleGAN's
+    if method in ONE_SIDED:
+        return f"a one-sided {method} model", ("a2b",)
+    if method == "distill":
+        which = model.get("distill_direction", "a2b")
+        return f"a student distilled for {which}", DISTILLED[which]
+    return "a CycleGAN", ("a2b", "b2a")
 
 
 def save_safetensors(network: nn.Module, model: ModelConfig, direction: Direction, path: Path) -> None:

@@ -20,7 +20,7 @@ from .nn import (
     with_spectral_norm,
 )
 from .nn.colour import ColourTable
-from .nn.generators import Generator, ResnetGenerator
+from .nn.generators import Generator, ResnetGenerator, is_resnet
 from .nn.patch_heads import PatchHeads, sample_places
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def build_generator(model: ModelConfig) -> Generator:
         upsample=model.upsample,
         global_skip=model.global_skip,
     )
-    if model.generator.startswith("resnet"):
+    if is_resnet(model.generator):
         options.update(n_blocks=model.n_blocks, attention=model.attention, antialias=model.antialias)
     generator = create_generator(model.generator, **options)
     if model.colour_lut or model.generator == "lut":
@@ -94,25 +94,9 @@ class TranslationModel(nn.Module):
         for generator in self.translators().values():
             generator.network_enabled = enabled
 
-
-def build_model(model: ModelConfig | None = None, loss: LossConfig | None = None) -> TranslationModel:
-    """The model of ``model.method``: CycleGAN, or CUT / FastCUT."""
-    model = model or ModelConfig()
-    return ContrastiveTranslation(model, loss) if model.method in ONE_SIDED else CycleGAN(model, loss)
-
-
-class CycleGAN(TranslationModel):
-    """``G_ab`` maps domain A to B, ``G_ba`` maps B to A; ``D_a`` and ``D_b`` judge whether an
-    image belongs to A or to B. ``vgg`` (frozen; only with perceptual or style losses) is not
-    one of the networks a checkpoint stores."""
-
-    network_names = ("G_ab", "G_ba", "D_a", "D_b")
-
-    def __init__(self, model: ModelConfig | None = None, loss: LossConfig | None = None) -> None:
-        super().__init__()
-        model, self.loss = model or ModelConfig(), loss or LossConfig()
-        self.G_ab, self.G_ba = build_generator(model), build_generator(model)
-        self.D_a, self.D_b = build_discriminator(model), build_discriminator(model)
+    def build_vgg(self) -> None:
+        """``vgg``: frozen VGG features for the perceptual and style losses, where they are on
+        (not one of the networks a checkpoint stores)."""
         self.vgg: VggFeatures | None = None
         if self.loss.uses_vgg():
             from .nn.vgg import (
@@ -123,17 +107,9 @@ class CycleGAN(TranslationModel):
             self.style_layers = _layers(self.loss.style_layers) if self.loss.lambda_style > 0 else []
             self.vgg = build_vgg_features(self.loss.vgg, sorted({*self.perceptual_layers, *self.style_layers}), self.loss.vgg_weights)
 
-    def translators(self) -> dict[str, Generator]:
-        return {"G_ab": self.G_ab, "G_ba": self.G_ba}
-
-    def generators(self) -> nn.ModuleList:
-        return nn.ModuleList([self.G_ab, self.G_ba])
-
-    def discriminators(self) -> nn.ModuleList:
-        return nn.ModuleList([self.D_a, self.D_b])
-
     def perceptual_loss(self, features_fake: dict[str, torch.Tensor], real: torch.Tensor) -> torch.Tensor:
-        """How far a translation's VGG features (``features_fake``) are from its input's: the content kept."""
+        """How far a translation's VGG features (``features_fake``) are from those of ``real``: its
+        input's (the content kept), or a distilled student's teacher's translation."""
         assert self.vgg is not None
         layers = self.perceptual_layers
         return perceptual_loss(_pick(features_fake, layers), _pick(self.vgg(real), layers))
@@ -145,6 +121,35 @@ class CycleGAN(TranslationModel):
         with torch.no_grad():
             features_style = self.vgg(style_images)
         return style_loss(_pick(features_fake, self.style_layers), _pick(features_style, self.style_layers))
+
+
+def build_model(model: ModelConfig | None = None, loss: LossConfig | None = None) -> TranslationModel:
+    """The model of ``model.method``: CycleGAN, or CUT / FastCUT."""
+    model = model or ModelConfig()
+    return ContrastiveTranslation(model, loss) if model.method in ONE_SIDED else CycleGAN(model, loss)
+
+
+class CycleGAN(TranslationModel):
+    """``G_ab`` maps domain A to B, ``G_ba`` maps B to A; ``D_a`` and ``D_b`` judge whether an
+    image belongs to A or to B."""
+
+    network_names = ("G_ab", "G_ba", "D_a", "D_b")
+
+    def __init__(self, model: ModelConfig | None = None, loss: LossConfig | None = None) -> None:
+        super().__init__()
+        model, self.loss = model or ModelConfig(), loss or LossConfig()
+        self.G_ab, self.G_ba = build_generator(model), build_generator(model)
+        self.D_a, self.D_b = build_discriminator(model), build_discriminator(model)
+        self.build_vgg()
+
+    def translators(self) -> dict[str, Generator]:
+        return {"G_ab": self.G_ab, "G_ba": self.G_ba}
+
+    def generators(self) -> nn.ModuleList:
+        return nn.ModuleList([self.G_ab, self.G_ba])
+
+    def discriminators(self) -> nn.ModuleList:
+        return nn.ModuleList([self.D_a, self.D_b])
 
 
 class ContrastiveTranslation(TranslationModel):

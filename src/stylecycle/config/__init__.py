@@ -13,6 +13,7 @@ from .files import config_from_dict, config_to_dict, read_config_file, typed_sec
 from .options import field_type, flag_name, optional_inner
 from .recipes import RECIPES
 from .tree import (
+    DISTILLED,
     ONE_SIDED,
     SECTION_NAMES,
     UNCROPPED,
@@ -36,6 +37,7 @@ from .tree import (
 )
 
 __all__ = [
+    "DISTILLED",
     "ONE_SIDED",
     "RECIPES",
     "SECTION_NAMES",

@@ -52,6 +52,12 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "cut": CUT,
     "fastcut": {"model": {**CUT["model"], "method": "fastcut"}, "train": {"epochs": 150, "decay_epochs": 50}},
+    # `stylecycle distill`'s student: measured on this project's CPUs (docs/benchmarks.md).
+    "distill": {
+        "model": {"method": "distill", "generator": "mobile_resnet_9blocks", "ngf": 16, "global_skip": True},
+        "data": {"crop_scale": 0.5},
+        "train": {"max_steps": 4000},
+    },
     "standard": {
         "data": {"size": 128, "load_size": 143},
         "model": {"global_skip": True},
@@ -65,4 +71,5 @@ METHOD_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
     "cyclegan": {},
     "cut": {},  # the fields' own defaults are CUT's
     "fastcut": {"loss": {"lambda_nce": 10.0, "nce_idt": False, "flip_equivariance": True}},
+    "distill": {},
 }

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from ..errors import ConfigError
 from ..losses import CycleLoss, GanLoss
 from ..nn.discriminators import DiscriminatorKind, smallest_input_side
-from ..nn.generators import Upsample, list_generators
+from ..nn.generators import Upsample, is_resnet, list_generators
 from ..nn.init import Init
 from ..nn.norm import Norm
 from ..nn.vgg import Vgg
@@ -40,10 +40,12 @@ from .options import (
 from .recipes import METHOD_DEFAULTS, RECIPES
 
 OutputFormat = Literal["auto", "png", "jpeg", "webp"]
-Direction = Literal["a2b", "b2a"]
 Sampler = Literal["tpe", "random", "grid"]
 Objective = Literal["psnr", "ssim", "fid", "kid"]
-Method = Literal["cyclegan", "cut", "fastcut"]
+Direction = Literal["a2b", "b2a"]
+Method = Literal["cyclegan", "cut", "fastcut", "distill"]
+DistillDirection = Literal["a2b", "b2a", "both"]
+DISTILLED: dict[str, tuple[Direction, ...]] = {"a2b": ("a2b",), "b2a": ("b2a",), "both": ("a2b", "b2a")}  # what each distills
 ONE_SIDED: tuple[Method, ...] = ("cut", "fastcut")  # methods with one generator, A -> B, and no cycle
 Preprocess = Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"]
 DEFAULT_TRIALS = 20  # trials of a search that is not a grid, unless --trials says otherwise
@@ -104,12 +106,18 @@ class ModelConfig:
         "cyclegan",
         "cyclegan: two generators and the cycle (Zhu et al. 2017); cut: one generator A -> B, its content kept by "
         "PatchNCE on its own encoder's features (Park et al. 2020: less memory, no colour inversions); fastcut: CUT "
-        "without the identity PatchNCE, with --lambda-nce 10 and flip-equivariance (about twice as fast)",
+        "without the identity PatchNCE, with --lambda-nce 10 and flip-equivariance (about twice as fast); distill: a "
+        "student generator learns to translate as --teacher does (`stylecycle distill`)",
         flag="--model",
+    )
+    teacher: Path | None = option(None, "distill: the trained model (checkpoint or run folder) whose translations the student learns")
+    distill_direction: DistillDirection = option(
+        "a2b", "distill: which of the teacher's directions the student learns (both: two students)"
     )
     generator: str = option(
         "resnet_9blocks",
-        "generator: ResNet with 9 or 6 residual blocks, U-Net for 128 or 256 pixel training crops, "
+        "generator: ResNet with 9 or 6 residual blocks (mobile_resnet: depthwise-separable blocks, for small fast "
+        "students), U-Net for 128 or 256 pixel training crops, "
         "or lut (a per-image colour look-up table alone: colour styles, no artefacts, any image size at once)",
         choices=list_generators,
     )
@@ -153,7 +161,7 @@ class ModelConfig:
             raise ConfigError(f"--antialias brings its own upsampling: drop --upsample {self.upsample}")
         if self.lut_size < 2:
             raise ConfigError(f"--lut-size must be at least 2, got {self.lut_size}")
-        if not self.generator.startswith("resnet"):
+        if not is_resnet(self.generator):
             for name in ("n_blocks", "attention", "antialias"):
                 if getattr(self, name):
                     raise ConfigError(f"{flag_of(self, name)} applies to resnet generators only, not --generator {self.generator}")
@@ -286,7 +294,8 @@ class TrainConfig:
         "crops, half-width 6-block generators starting as the identity, 1500 steps, minutes on a CPU); fast (preview with a "
         "colour look-up table trained alone for the first 0.3 of the run, anti-aliased generators: the quality benchmark's "
         "best at 5 minutes); cut and fastcut (CUT's reference settings: --model cut or fastcut, anti-aliased generators, "
-        "Xavier initialisation); standard (128-pixel crops, generators starting as the identity, 20000 steps)",
+        "Xavier initialisation); distill (`stylecycle distill`'s student: a 16-wide mobile ResNet); standard (128-pixel "
+        "crops, generators starting as the identity, 20000 steps)",
         choices=lambda: list(RECIPES),
     )
     resume: Path | None = option(
@@ -353,8 +362,10 @@ class Config:
             )
         if self.optim.colour_first and not self.model.colour_lut:
             raise ConfigError("--colour-first trains the colour stage first: it needs --colour-lut")
+        if self.model.method == "distill" and self.model.teacher is None:
+            raise ConfigError("distilling needs the teacher: its checkpoint or run folder (--checkpoint)")
         if self.model.method in ONE_SIDED:
-            if not self.model.generator.startswith("resnet"):
+            if not is_resnet(self.model.generator):
                 raise ConfigError(
                     f"--model {self.model.method} reads the features of a resnet generator's encoder, not of --generator {self.model.generator}"
                 )
@@ -458,6 +469,11 @@ class EvaluateConfig:
     all_checkpoints: bool = option(
         False, "with a run folder as --checkpoint: score every checkpoint it kept, to see the metrics over training"
     )
+    teacher: Path | None = option(
+        None,
+        "with --checkpoint (a distilled student): its teacher, which translates --inputs too; the report adds the student's "
+        "agreement with it (PSNR and SSIM of the student's translations against the teacher's) beside the other scores",
+    )
     report: Path | None = option(
         None, "folder for metrics.json, metrics.md, comparison.png (and the translations); default: RUN/evaluation or OUTPUTS_evaluation"
     )
@@ -474,6 +490,8 @@ class EvaluateConfig:
             raise ConfigError("--checkpoint needs --inputs: the images to translate and score")
         if self.all_checkpoints and self.checkpoint is None:
             raise ConfigError("--all-checkpoints needs --checkpoint RUN_DIR")
+        if self.teacher is not None and (self.checkpoint is None or self.all_checkpoints):
+            raise ConfigError("--teacher needs --checkpoint (one student, not --all-checkpoints)")
         if self.references is None and self.target is None:
             raise ConfigError("nothing to compare with: give --references (PSNR, SSIM) and/or --target (FID, KID)")
         non_negative(self, "sheet_images")

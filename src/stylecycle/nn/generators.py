@@ -153,20 +153,33 @@ class Generator(nn.Module):
         return torch.tanh(out)[..., :h, :w]
 
 
-class ResidualBlock(nn.Module):
-    """x + conv(relu(norm(conv(x)))): the block keeps content and learns a residual change."""
+class SeparableConv2d(nn.Sequential):
+    """A depthwise 3x3 convolution (one filter per channel), its norm, then a 1x1 convolution that
+    mixes the channels (MobileNet's; the residual blocks of GAN Compression's students): about
+    1/9 + 1/channels of a full 3x3 convolution's multiply-adds."""
 
-    def __init__(self, channels: int, norm: NormLayer, use_bias: bool, dropout: float = 0.0) -> None:
-        super().__init__()
-        layers: list[nn.Module] = [
-            ReflectionPad2d(1),
-            nn.Conv2d(channels, channels, 3, bias=use_bias),
+    def __init__(self, channels: int, norm: NormLayer, use_bias: bool) -> None:
+        super().__init__(
+            nn.Conv2d(channels, channels, 3, groups=channels, bias=use_bias),
             norm(channels),
-            nn.ReLU(True),
-        ]
+            nn.Conv2d(channels, channels, 1, bias=use_bias),
+        )
+
+
+class ResidualBlock(nn.Module):
+    """x + conv(relu(norm(conv(x)))): the block keeps content and learns a residual change. With
+    ``separable`` each 3x3 convolution is a :class:`SeparableConv2d` (the mobile ResNet)."""
+
+    def __init__(self, channels: int, norm: NormLayer, use_bias: bool, dropout: float = 0.0, separable: bool = False) -> None:
+        super().__init__()
+
+        def conv() -> nn.Module:
+            return SeparableConv2d(channels, norm, use_bias) if separable else nn.Conv2d(channels, channels, 3, bias=use_bias)
+
+        layers: list[nn.Module] = [ReflectionPad2d(1), conv(), norm(channels), nn.ReLU(True)]
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
-        layers += [ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=use_bias), norm(channels)]
+        layers += [ReflectionPad2d(1), conv(), norm(channels)]
         self.conv_block = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -175,8 +188,8 @@ class ResidualBlock(nn.Module):
 
 class ResnetGenerator(Generator):
     """7x7 stem, two stride-2 downsamplings, ``n_blocks`` residual blocks (with one self-attention
-    block in their middle if ``attention``), two upsamplings, 7x7 head and tanh (Johnson et al.,
-    as used by CycleGAN)."""
+    block in their middle if ``attention``; depthwise-separable if ``separable``, the mobile
+    ResNet), two upsamplings, 7x7 head and tanh (Johnson et al., as used by CycleGAN)."""
 
     if TYPE_CHECKING:
         model: nn.Sequential
@@ -194,6 +207,7 @@ class ResnetGenerator(Generator):
         attention: bool = False,
         upsample: Upsample = "transpose",
         antialias: bool = False,
+        separable: bool = False,
         global_skip: bool = False,
     ) -> None:
         # Two stride-2 downsamplings: sides divisible by 4, and at least 8 pixels so that the 3x3
@@ -214,7 +228,7 @@ class ResnetGenerator(Generator):
             else:
                 layers += [nn.Conv2d(channels, channels * 2, 3, stride=2, padding=1, bias=use_bias), norm(channels * 2), nn.ReLU(True)]
             channels *= 2
-        blocks: list[nn.Module] = [ResidualBlock(channels, norm, use_bias, dropout) for _ in range(n_blocks)]
+        blocks: list[nn.Module] = [ResidualBlock(channels, norm, use_bias, dropout, separable) for _ in range(n_blocks)]
         if attention:
             blocks.insert(n_blocks // 2, SelfAttention(channels))
         layers += blocks
@@ -347,6 +361,16 @@ def resnet_6blocks(*, n_blocks: int | None = None, **kwargs) -> Generator:
 
 
 @register_generator
+def mobile_resnet_9blocks(*, n_blocks: int | None = None, **kwargs) -> Generator:
+    return ResnetGenerator(n_blocks=9 if n_blocks is None else n_blocks, separable=True, **kwargs)
+
+
+@register_generator
+def mobile_resnet_6blocks(*, n_blocks: int | None = None, **kwargs) -> Generator:
+    return ResnetGenerator(n_blocks=6 if n_blocks is None else n_blocks, separable=True, **kwargs)
+
+
+@register_generator
 def unet_128(**kwargs) -> Generator:
     return UnetGenerator(num_downs=7, **kwargs)
 
@@ -359,6 +383,12 @@ def unet_256(**kwargs) -> Generator:
 @register_generator
 def lut(**pixel_network_options) -> Generator:
     return ColourOnlyGenerator()
+
+
+def is_resnet(name: str) -> bool:
+    """Whether generator ``name`` is one of the ResNets (plain or mobile), which take a block
+    count, attention, anti-aliasing, and whose encoder CUT reads."""
+    return name.startswith(("resnet_", "mobile_resnet_"))
 
 
 def list_generators() -> list[str]:

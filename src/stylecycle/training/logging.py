@@ -26,7 +26,8 @@ def log_to_file(run_dir: Path) -> logging.Handler:
 @torch.no_grad()
 def sample_grid(translators: Mapping[str, nn.Module], real_a: torch.Tensor, real_b: torch.Tensor) -> torch.Tensor:
     """One column per preview image; rows: A, G_ab(A), G_ba(G_ab(A)), B, G_ba(B), G_ab(G_ba(B));
-    with ``G_ab`` alone (CUT): A, G_ab(A), B, G_ab(B) (which should leave B as it is).
+    with one generator (CUT, a distilled student): its domain, its translation, the other domain
+    and what the generator makes of it (CUT's should leave B as it is).
 
     The generators run as translation runs them, in evaluation mode: batch norm then uses its
     running statistics (no update, and no collective that only rank 0 would join), dropout is off.
@@ -35,12 +36,14 @@ def sample_grid(translators: Mapping[str, nn.Module], real_a: torch.Tensor, real
     for g in translators.values():
         g.eval()
     try:
-        g_ab, g_ba = translators["G_ab"], translators.get("G_ba")
-        if g_ba is None:
-            rows = [real_a, g_ab(real_a), real_b, g_ab(real_b)]
-        else:
+        if len(translators) == 2:
+            g_ab, g_ba = translators["G_ab"], translators["G_ba"]
             fake_b, fake_a = g_ab(real_a), g_ba(real_b)
             rows = [real_a, fake_b, g_ba(fake_b), real_b, fake_a, g_ab(fake_a)]
+        else:
+            ((name, g),) = translators.items()
+            source, other = (real_a, real_b) if name == "G_ab" else (real_b, real_a)
+            rows = [source, g(source), other, g(other)]
     finally:
         for name, g in translators.items():
             g.train(modes[name])

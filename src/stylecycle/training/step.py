@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from ..config import LossConfig, ModelConfig, OptimConfig
+from ..distillation import Distillation
 from ..losses import (
     discriminator_adversarial_loss,
     generator_adversarial_loss,
@@ -218,5 +219,31 @@ def cut_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
     return Outcome(g_losses, d_losses, u.step(u.opt_g, m.generators(), g_losses), d_stepped)
 
 
+def distill_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
+    """Each student learns its frozen teacher's translation of the batch: the L1 distance to it,
+    plus the distance of their VGG features with ``--lambda-perceptual``. No discriminator."""
+    m, w = u.model, u.model.loss
+    assert isinstance(m, Distillation)
+    u.opt_g.zero_grad(set_to_none=True)
+    losses: Losses = {}
+    for name, real in (("G_ab", real_a), ("G_ba", real_b)):
+        if name not in m.network_names:
+            continue
+        with torch.no_grad(), u.autocast():
+            target = m.teachers[name](real)
+        with u.autocast():
+            translated = getattr(m, name)(real)
+            learned = {f"pixel_{name[2:]}": reconstruction_loss("l1", translated, target)}
+            if m.vgg is not None:
+                learned[f"perceptual_{name[2:]}"] = w.lambda_perceptual * m.perceptual_loss(m.vgg(translated), target)
+        losses.update(u.backward(learned))
+    return Outcome(losses, {}, u.step(u.opt_g, m.generators(), losses), True)
+
+
 # The update of each --model.
-UPDATES: dict[str, Callable[[Update, Tensor, Tensor], Outcome]] = {"cyclegan": cyclegan_update, "cut": cut_update, "fastcut": cut_update}
+UPDATES: dict[str, Callable[[Update, Tensor, Tensor], Outcome]] = {
+    "cyclegan": cyclegan_update,
+    "cut": cut_update,
+    "fastcut": cut_update,
+    "distill": distill_update,
+}

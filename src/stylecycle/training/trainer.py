@@ -30,6 +30,7 @@ from ..data.transforms import (
     preview_transform,
 )
 from ..device import memory_format, resolve_device
+from ..distillation import Distillation
 from ..errors import (
     CheckpointError,
     ConfigError,
@@ -149,7 +150,8 @@ class Trainer:
         self.elapsed_s = 0.0  # training time spent, over all sessions of the run
         self.clock = time.perf_counter
 
-        self.model = build_model(config.model, config.loss).to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]  # documented, missing from the stubs
+        build = Distillation if config.model.method == "distill" else build_model
+        self.model = build(config.model, config.loss).to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]  # documented, missing from the stubs
         if self.dist.active and config.model.norm == "batch":
             log.info("--norm batch across %d ranks: using synchronised batch statistics", self.dist.world_size)
             to_sync_batch_norm(self.model)
@@ -160,9 +162,10 @@ class Trainer:
             compile_networks(self.model, self.device)
 
         # The fused kernel updates every tensor in one pass instead of a dozen (the same Adam).
+        # One parameter group, which may be empty: a distillation has no discriminators to train.
         def adam(networks: torch.nn.Module, lr: float) -> torch.optim.Adam:
             fused = self.device.type in ("cpu", "cuda")
-            return torch.optim.Adam(networks.parameters(), lr=lr, betas=(optim.beta1, optim.beta2), fused=fused)
+            return torch.optim.Adam([{"params": list(networks.parameters())}], lr=lr, betas=(optim.beta1, optim.beta2), fused=fused)
 
         self.opt_g = adam(self.model.generators(), optim.lr)
         self.opt_d = adam(self.model.discriminators(), optim.lr if optim.lr_d is None else optim.lr_d)
