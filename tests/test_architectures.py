@@ -60,7 +60,10 @@ def test_the_generator_option_takes_exactly_the_registered_generators(monkeypatc
 
     monkeypatch.setitem(generators.GENERATORS, "resnet_2blocks", generators.GENERATORS["resnet_6blocks"])
     ModelConfig(generator="resnet_2blocks").validate()  # a newly registered one is known at once
-    with pytest.raises(ConfigError, match="unknown --generator 'resnet_99blocks'; known: lut, mobile_resnet_6blocks, mobile_resnet_9blocks, resnet_2blocks, resnet_6blocks"):
+    with pytest.raises(
+        ConfigError,
+        match="unknown --generator 'resnet_99blocks'; known: lut, mobile_resnet_6blocks, mobile_resnet_9blocks, resnet_2blocks, resnet_6blocks",
+    ):
         ModelConfig(generator="resnet_99blocks").validate()
 
 
