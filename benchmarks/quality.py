@@ -46,6 +46,7 @@ CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     "preview_cut": {"train": {"recipe": "preview"}, "model": {"method": "cut"}},
     "preview_fastcut": {"train": {"recipe": "preview"}, "model": {"method": "fastcut"}},
     "fast_cut": {"train": {"recipe": "fast"}, "model": {"method": "cut"}},
+    "preview_aa_cut": {"train": {"recipe": "preview"}, "model": {"method": "cut", "antialias": True}},
     "fast_fastcut": {"train": {"recipe": "fast"}, "model": {"method": "fastcut"}},
     "colour_first_small": {
         "train": {"recipe": "preview"},

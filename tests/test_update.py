@@ -117,6 +117,7 @@ def test_fastcut_computes_the_reference_update_with_and_without_the_flip(demo_ro
     compare_with_reference(demo_root, tmp_path, {"train": {"recipe": "fastcut"}, "loss": {"nce_layers": "0,3,9,12"}}, step_seed)
 
 
-def test_cut_with_a_colour_stage_and_diffaugment_computes_the_reference_update(demo_root, tmp_path):
-    given = {"model": {"method": "cut", "colour_lut": True}, "optim": {"diffaugment": "colour,translation,cutout"}}
-    compare_with_reference(demo_root, tmp_path, given)
+@pytest.mark.parametrize("colour_first", [0.0, 0.5], ids=["network", "colour-phase"])
+def test_cut_with_a_colour_stage_and_diffaugment_computes_the_reference_update(demo_root, tmp_path, colour_first):
+    optim = {"diffaugment": "colour,translation,cutout", "colour_first": colour_first}
+    compare_with_reference(demo_root, tmp_path, {"model": {"method": "cut", "colour_lut": True}, "optim": optim})

@@ -164,7 +164,7 @@ def reference_cut_update(
     opt_g.zero_grad()
     loss_g = generator_adversarial_loss(w.gan_loss, m.D_b(augment(fake_b)))
     losses["G_ab"] = loss_g
-    if w.lambda_nce > 0 and m.G_ab.network_enabled:
+    if w.lambda_nce > 0:
         loss_nce = calculate_nce_loss(real_a, fake_b)
         if w.nce_idt:
             loss_nce_y = calculate_nce_loss(real_b, idt_b)
