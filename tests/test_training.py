@@ -9,7 +9,7 @@ from conftest import tiny_config
 from stylecycle.config import ModelConfig
 from stylecycle.errors import StylecycleError
 from stylecycle.losses import discriminator_adversarial_loss
-from stylecycle.model import CycleGAN, run_together
+from stylecycle.model import CycleGAN, build_model, run_together
 from stylecycle.training.checkpoint import load_checkpoint
 from stylecycle.training.pool import ImagePool
 from stylecycle.training.schedulers import LrFactor, LrSchedule
@@ -226,12 +226,14 @@ def test_channels_last_computes_the_same_step(demo_root, tmp_path):
     assert first_losses(True) == pytest.approx(first_losses(False), rel=1e-4)
 
 
-def test_compiled_networks_train_and_save_interchangeable_checkpoints(demo_root, tmp_path):
-    trainer = Trainer(tiny_config(demo_root, tmp_path / "run", max_steps=2, compile=True))
-    final = trainer.run()
-    eager = CycleGAN(trainer.config.model, trainer.config.loss)
+@pytest.mark.parametrize("method", ["cyclegan", "cut"])
+def test_compiled_networks_train_and_save_interchangeable_checkpoints(demo_root, tmp_path, method):
+    config = tiny_config(demo_root, tmp_path / "run", max_steps=2, compile=True).updated({"model": {"method": method}})
+    final = Trainer(config).run()
+    eager = build_model(config.model, config.loss)
     state = torch.load(final, weights_only=True)
-    for name in ("G_ab", "G_ba", "D_a", "D_b"):
+    assert set(state["networks"]) == set(eager.network_names)  # CUT's patch heads too
+    for name in eager.network_names:
         getattr(eager, name).load_state_dict(state["networks"][name])  # same names as uncompiled
 
 

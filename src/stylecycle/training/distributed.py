@@ -10,6 +10,7 @@ backward per forward.)
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,11 @@ from torch import nn
 from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
 from ..errors import StylecycleError
+
+
+def _leave_process_group() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,10 @@ class Distributed:
             return cls()
         if not dist.is_initialized():
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+            # Left to the interpreter's teardown, the group's threads can outlive what they use,
+            # and a rank that finished its work then dies of SIGABRT ("terminate called without
+            # an active exception"), failing the whole torchrun.
+            atexit.register(_leave_process_group)
         return cls(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
     @property
