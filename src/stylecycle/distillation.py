@@ -46,19 +46,16 @@ class Distillation(TranslationModel):
     def __init__(self, model: ModelConfig, loss: LossConfig | None = None) -> None:
         super().__init__()
         self.loss = loss or LossConfig()
-        if model.teacher is None:
-            raise ConfigError("distilling needs the teacher: its checkpoint or run folder (--checkpoint)")
-        names = [GENERATOR_OF[direction] for direction in DISTILLED[model.distill_direction]]
-        self.network_names = tuple(names)
-        for name in names:
+        assert model.teacher is not None  # Config.validate refuses a distillation without one
+        directions = DISTILLED[model.distill_direction]
+        self.network_names = tuple(GENERATOR_OF[direction] for direction in directions)
+        for name in self.network_names:
             self.add_module(name, build_generator(model))
-        teachers = {}
-        for direction, name in zip(DISTILLED[model.distill_direction], names):
-            teacher, _ = load_generator(model.teacher, direction)
-            teachers[name] = teacher.eval().requires_grad_(False)
         # Registered, so that moving the model to a device or memory layout moves them too; not
         # among network_names, so that no checkpoint stores them.
-        self.teachers = nn.ModuleDict(teachers)
+        self.teachers = nn.ModuleDict(
+            {GENERATOR_OF[direction]: load_generator(model.teacher, direction)[0].eval().requires_grad_(False) for direction in directions}
+        )
         self.build_vgg()
 
     def translators(self) -> dict[str, Generator]:

@@ -46,7 +46,7 @@ def load_generator(
     reference = is_reference_state_dict(state)
     if reference and method in ONE_SIDED:
         generator = generator or "resnet_9blocks"
-    kind, directions = _what_translates(ModelConfig(method=method or "cyclegan") if reference else state)
+    kind, directions = _what_translates({"method": method or "cyclegan"} if reference else _model_section(state))
     if direction not in directions:
         only = " and ".join(f"--direction {d}" for d in directions)
         raise ConfigError(f"{path} is {kind}: it translates {' and '.join(WAYS[d] for d in directions)} only ({only})")
@@ -73,29 +73,30 @@ def load_generator(
 
 def translation_directions(path: Path) -> list[Direction]:
     """The directions a model translates, for the web page to offer: a2b alone for a one-sided
-    (CUT, FastCUT) checkpoint; both for the rest (a file holding one generator translates the
-    way it was trained, whichever is asked). The file is mapped, not read: only its config is
-    looked at. Unreadable files offer both; translating them reports why."""
+    (CUT, FastCUT) checkpoint, the ones it learnt for a distilled student; both for the rest (a
+    file holding one generator translates the way it was trained, whichever is asked). The file
+    is mapped, not read: only its config is looked at. Unreadable files offer both; translating
+    them reports why."""
     try:
         path = resolve_checkpoint(path)
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=True) if path.suffix != ".safetensors" else None
     except (StylecycleError, OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile):
         state = None
-    return list(_what_translates(state)[1])
+    return list(_what_translates(_model_section(state))[1])
 
 
 WAYS = {"a2b": "A to B", "b2a": "B to A"}
 
 
-def _what_translates(checkpoint: Any) -> tuple[str, tuple[Direction, ...]]:
-    """What made ``checkpoint`` (a stylecycle checkpoint, or the model config of a bare file),
-    and the directions it translates; a file of no known kind is let through both ways, to fail
-    later with its own reason."""
-    if isinstance(checkpoint, ModelConfig):
-        model = {"method": checkpoint.method}
-    else:
-        config = checkpoint.get("config") if isinstance(checkpoint, dict) else None
-        model = config.get("model", {}) if isinstance(config, dict) else {}
+def _model_section(checkpoint: Any) -> dict[str, Any]:
+    """The stored model options of a stylecycle checkpoint; none for anything else."""
+    config = checkpoint.get("config") if isinstance(checkpoint, dict) else None
+    return config.get("model", {}) if isinstance(config, dict) else {}
+
+
+def _what_translates(model: dict[str, Any]) -> tuple[str, tuple[Direction, ...]]:
+    """What made a model (its stored model options) and the directions it translates; a file of
+    no known kind is let through both ways, to fail later with its own reason."""
     method = model.get("method", "cyclegan")  # checkpoints from before there was a choice are CycleGAN's
     if method in ONE_SIDED:
         return f"a one-sided {method} model", ("a2b",)

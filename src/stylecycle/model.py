@@ -124,7 +124,8 @@ class TranslationModel(nn.Module):
 
 
 def build_model(model: ModelConfig | None = None, loss: LossConfig | None = None) -> TranslationModel:
-    """The model of ``model.method``: CycleGAN, or CUT / FastCUT."""
+    """The model of ``model.method``: CycleGAN, or CUT / FastCUT. (A distillation, which reads its
+    teachers' files, is :class:`stylecycle.distillation.Distillation`, above this module.)"""
     model = model or ModelConfig()
     return ContrastiveTranslation(model, loss) if model.method in ONE_SIDED else CycleGAN(model, loss)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from ..config import Direction
 from ..generator_files import translation_directions
 from ..inference import Translator
 from ..training.checkpoint import CHECKPOINT_DIR, list_checkpoints
@@ -25,11 +26,11 @@ def find_models(root: Path) -> list[str]:
     return [p.relative_to(root).as_posix() for p in found]
 
 
-def directions(root: Path, model: str) -> list[str]:
+def directions(root: Path, model: str) -> list[Direction]:
     """The directions model ``model`` (a name :func:`find_models` gave) translates; both for a name it did not give."""
     if model not in find_models(root):
         return ["a2b", "b2a"]
-    return list(translation_directions(inside(root, model, "model")))
+    return translation_directions(inside(root, model, "model"))
 
 
 class ModelCache:

@@ -227,13 +227,12 @@ def distill_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
     assert isinstance(m, Distillation)
     u.opt_g.zero_grad(set_to_none=True)
     losses: Losses = {}
-    for name, real in (("G_ab", real_a), ("G_ba", real_b)):
-        if name not in m.network_names:
-            continue
+    for name, student in m.translators().items():
+        real = real_a if name == "G_ab" else real_b
         with torch.no_grad(), u.autocast():
             target = m.teachers[name](real)
         with u.autocast():
-            translated = getattr(m, name)(real)
+            translated = student(real)
             learned = {f"pixel_{name[2:]}": reconstruction_loss("l1", translated, target)}
             if m.vgg is not None:
                 learned[f"perceptual_{name[2:]}"] = w.lambda_perceptual * m.perceptual_loss(m.vgg(translated), target)
