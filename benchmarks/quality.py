@@ -48,6 +48,13 @@ CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     "fast_cut": {"train": {"recipe": "fast"}, "model": {"method": "cut"}},
     "preview_aa_cut": {"train": {"recipe": "preview"}, "model": {"method": "cut", "antialias": True}},
     "fast_fastcut": {"train": {"recipe": "fast"}, "model": {"method": "fastcut"}},
+    # The colour stages starting from the colour transfer between the folders (--colour-init transfer).
+    "fast_transfer": {"train": {"recipe": "fast"}, "model": {"colour_init": "transfer"}},
+    "transfer_no_colour_first": {"train": {"recipe": "fast"}, "model": {"colour_init": "transfer"}, "optim": {"colour_first": 0.0}},
+    "transfer_cut": {
+        "train": {"recipe": "preview"},
+        "model": {"method": "cut", "colour_lut": True, "antialias": True, "colour_init": "transfer"},
+    },
     "colour_first_small": {
         "train": {"recipe": "preview"},
         "model": {"colour_lut": True, "ngf": 16, "n_blocks": 3},

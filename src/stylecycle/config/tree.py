@@ -45,6 +45,7 @@ Objective = Literal["psnr", "ssim", "fid", "kid"]
 Direction = Literal["a2b", "b2a"]
 Method = Literal["cyclegan", "cut", "fastcut", "distill"]
 DistillDirection = Literal["a2b", "b2a", "both"]
+ColourInit = Literal["identity", "transfer"]
 DISTILLED: dict[str, tuple[Direction, ...]] = {"a2b": ("a2b",), "b2a": ("b2a",), "both": ("a2b", "b2a")}  # what each distills
 ONE_SIDED: tuple[Method, ...] = ("cut", "fastcut")  # methods with one generator, A -> B, and no cycle
 Preprocess = Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"]
@@ -127,6 +128,11 @@ class ModelConfig:
         False, "a per-image 3D colour look-up table before the generator's network: it learns the style's colours in few steps"
     )
     lut_size: int = option(17, "entries per colour axis of the look-up table (--generator lut, --colour-lut)")
+    colour_init: ColourInit = option(
+        "identity",
+        "what the colour table starts as: the identity, or the colour transfer that carries the A folder's colour "
+        "distribution onto the B folder's (optimal transport, computed in seconds before the first step)",
+    )
     attention: bool = option(False, "a self-attention block (SAGAN, gated, starting closed) in the middle of the resnet bottleneck")
     upsample: Upsample = option(
         "transpose", "generator upsampling: transposed convolution (the reference), or resize-conv (no checkerboard artefacts)"
@@ -161,6 +167,8 @@ class ModelConfig:
             raise ConfigError(f"--antialias brings its own upsampling: drop --upsample {self.upsample}")
         if self.lut_size < 2:
             raise ConfigError(f"--lut-size must be at least 2, got {self.lut_size}")
+        if self.colour_init != "identity" and not (self.colour_lut or self.generator == "lut"):
+            raise ConfigError(f"--colour-init {self.colour_init} starts the colour table: it needs --colour-lut or --generator lut")
         if not is_resnet(self.generator):
             for name in ("n_blocks", "attention", "antialias"):
                 if getattr(self, name):

@@ -125,6 +125,18 @@ class UnpairedImages(Dataset):
                 failures.append(str(exc))
         return failures
 
+    def prepared_images(self, domain: str, limit: int) -> list[torch.Tensor]:
+        """Up to ``limit`` readable images of ``domain`` (``"a"`` or ``"b"``), spread evenly over its
+        files, prepared but not augmented: what the colour transfer reads the domain's colours from."""
+        files = self.files[domain]
+        images = []
+        for path in files[:: max(1, len(files) // limit)][:limit]:
+            try:
+                images.append(self._prepared(path))
+            except ImageReadError:
+                continue  # counted when the training loop meets it
+        return images
+
     def __getitem__(self, index: tuple[int, int, int]) -> dict[str, torch.Tensor | str]:
         i_a, i_b, seed = index
         failures: list[str] = []

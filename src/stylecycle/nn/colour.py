@@ -72,6 +72,12 @@ class ColourTable(nn.Module):
         out = F.grid_sample(table, grid, mode="bilinear", padding_mode="border", align_corners=True)
         return out.squeeze(2).clamp(-1.0, 1.0).to(x.dtype)
 
+    @torch.no_grad()
+    def start_from(self, table: torch.Tensor) -> None:
+        """Make ``table`` (3 x size^3, :func:`identity_table`'s layout) the mapping for every image."""
+        self.shared.copy_((table.to(self.identity) - self.identity).flatten() / self.gain)
+        self.bases.zero_()
+
     def table_for(self, x: torch.Tensor) -> torch.Tensor:
         """N x 3 x size^3: the table this image asks for, or, within a tiled translation, the
         one the whole image asked for (so that no tile is graded differently from the next)."""

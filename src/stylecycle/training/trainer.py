@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from ..atomic import remove_stale_temporaries
+from ..colour_transfer import start_from_transfer
 from ..config import Config, config_from_dict, config_to_dict, smallest_training_side
 from ..config.options import parse_duration
 from ..data.datasets import MIN_TRAIN_SIDE, UnpairedImages, UnpairedSampler, scan_images
@@ -66,6 +67,7 @@ PREVIEW_IMAGES = 4
 UNPLANNED = 2**62  # the length of a time-budget run before its pace is known
 PLAN_EVERY = 25  # steps between re-plans of a time-budget run's length (the first after 5)
 STATS_EVERY = 10  # steps between progress-bar updates and logged statistics
+COLOUR_TRANSFER_IMAGES = 256  # per domain, that --colour-init transfer reads the colours of
 
 
 def compile_networks(model: TranslationModel, device: torch.device) -> None:
@@ -152,6 +154,9 @@ class Trainer:
 
         build = Distillation if config.model.method == "distill" else build_model
         self.model = build(config.model, config.loss).to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]  # documented, missing from the stubs
+        if config.model.colour_init == "transfer" and not train.resume:
+            images = {domain: self.dataset.prepared_images(domain, COLOUR_TRANSFER_IMAGES) for domain in ("a", "b")}
+            start_from_transfer(self.model.translators(), images, train.seed)
         if self.dist.active and config.model.norm == "batch":
             log.info("--norm batch across %d ranks: using synchronised batch statistics", self.dist.world_size)
             to_sync_batch_norm(self.model)
@@ -223,7 +228,7 @@ class Trainer:
             rank=self.dist.rank,
             world_size=self.dist.world_size,
         )
-        dataset = UnpairedImages(
+        self.dataset = dataset = UnpairedImages(
             files_a, files_b, prepare=prepare_transform(data), augment=augment_transform(data), decode_side=decode_side(data)
         )
         if data.cache:
