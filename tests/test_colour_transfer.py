@@ -12,7 +12,7 @@ from conftest import tiny_config
 from stylecycle.colour_transfer import sample_colours, transfer_table
 from stylecycle.data.demo import build_demo_dataset
 from stylecycle.data.io import read_image_uint8, read_pil, tensor_to_pil
-from stylecycle.errors import ConfigError
+from stylecycle.errors import ConfigError, DataError
 from stylecycle.evaluation import paired_scores
 from stylecycle.nn.colour import ColourTable, identity_table
 from stylecycle.training.trainer import Trainer, resume_trainer
@@ -76,6 +76,11 @@ def test_training_starts_from_the_transfer_and_a_resumed_run_keeps_what_it_learn
     learned = trainer.model.G_ab.colour.shared.detach().clone()
     resumed = resume_trainer(tmp_path / "run")
     assert torch.equal(resumed.model.G_ab.colour.shared, learned)
+
+
+def test_a_folder_with_nothing_readable_left_is_a_one_line_error():
+    with pytest.raises(DataError, match="none of a folder's images can be read"):
+        sample_colours([], 1000, torch.Generator())
 
 
 def test_colour_init_needs_a_colour_stage(tmp_path):

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 
 import torch
 
+from .errors import DataError
 from .nn.colour import identity_table
 from .nn.generators import Generator
 
@@ -38,10 +39,12 @@ def sample_colours(images: Iterable[torch.Tensor], count: int, generator: torch.
     """``count`` x 3 colours in [-1, 1], drawn evenly from the uint8 C x H x W images (each
     image gives the same number, so that large images do not outvote small ones)."""
     images = list(images)
-    per_image = -(-count // max(len(images), 1))
+    if not images:
+        raise DataError("--colour-init transfer: none of a folder's images can be read any more; run `stylecycle check-data`")
+    per_image = -(-count // len(images))
     picks = []
     for image in images:
-        pixels = image.reshape(image.shape[0], -1)[:3].T
+        pixels = image.reshape(3, -1).T
         picks.append(pixels[torch.randint(len(pixels), (per_image,), generator=generator)])
     return torch.cat(picks)[:count].float().div(127.5).sub(1.0)
 
