@@ -30,7 +30,7 @@ from stylecycle.training.trainer import Trainer
 # name: the options it trains with, {section: {field: value}}
 CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     "preview": {"train": {"recipe": "preview"}},
-    "fast": {"train": {"recipe": "fast"}},  # colour_first_aa, named
+    "fast": {"train": {"recipe": "fast"}},  # transfer_no_colour_first, named (before: colour_first_aa)
     "preview_ema": {"train": {"recipe": "preview"}, "optim": {"ema": 0.99}},
     "paper_at_96px": {"train": {"recipe": "paper"}, "data": {"size": 96, "load_size": 112}},
     "lut": {"train": {"recipe": "preview"}, "model": {"generator": "lut"}},

@@ -42,14 +42,11 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
         "optim": {"lr": 2e-4, "beta1": 0.9, "beta2": 0.999, "pool_size": 0, "d_first": True},
     },
     "preview": PREVIEW,
-    # The quality benchmark's best at 5 minutes on all three of its styles (benchmarks/quality.py,
-    # docs/benchmarks.md): preview's networks with a colour look-up table in front, trained alone
-    # for the first 30% of the run, and anti-aliased generators (no checkerboards).
-    "fast": {
-        **PREVIEW,
-        "model": {**PREVIEW["model"], "colour_lut": True, "antialias": True},
-        "optim": {"colour_first": 0.3},
-    },
+    # The quality benchmark's best at 5 minutes on all three of its styles, over two seeds
+    # (benchmarks/quality.py, docs/benchmarks.md): preview's networks, anti-aliased (no
+    # checkerboards), with a colour look-up table in front that starts from the colour transfer
+    # between the two folders and trains with the networks from the first step.
+    "fast": {**PREVIEW, "model": {**PREVIEW["model"], "colour_lut": True, "antialias": True, "colour_init": "transfer"}},
     "cut": CUT,
     "fastcut": {"model": {**CUT["model"], "method": "fastcut"}, "train": {"epochs": 150, "decay_epochs": 50}},
     # `stylecycle distill`'s student: the fastest measured (benchmarks/distill.py --speed: 15.7x the
