@@ -190,7 +190,29 @@ def test_a_recipe_sets_defaults_and_given_options_still_win():
     assert (seed.optim.lr, seed.optim.beta1, seed.optim.pool_size, seed.optim.d_first) == (2e-4, 0.9, 0, True)
     overridden = Config.from_recipe({"train": {"recipe": "seed"}, "loss": {"lambda_cycle": 5.0}, "optim": {"pool_size": 10}})
     assert (overridden.loss.lambda_cycle, overridden.optim.pool_size, overridden.loss.cycle_loss) == (5.0, 10, "mse")
-    assert Config.from_recipe({}) == Config()
+
+
+def test_with_no_recipe_named_a_run_trains_with_the_fast_recipe_and_the_paper_recipe_is_the_options_own_defaults():
+    assert Config.from_recipe({}) == Config.from_recipe({"train": {"recipe": "fast"}})
+    assert Config.from_recipe({"train": {"recipe": "paper"}}) == Config().updated({"train": {"recipe": "paper"}})
+
+
+@pytest.mark.parametrize(
+    "given, ruled_out, refusal",
+    [
+        ({"generator": "unet_256"}, "antialias", "--antialias applies to resnet generators only"),
+        ({"generator": "lut"}, "antialias", "--antialias applies to resnet generators only"),
+        ({"upsample": "resize"}, "antialias", "--antialias brings its own upsampling"),
+        ({"colour_lut": False}, "colour_init", "--colour-init transfer starts the colour table"),
+    ],
+)
+def test_a_recipes_options_that_the_options_given_rule_out_are_left_out_not_refused(tmp_path, given, ruled_out, refusal):
+    train = {"run_dir": tmp_path}
+    config = Config.from_recipe({"model": given, "train": train}).validate()
+    assert getattr(config.model, ruled_out) == getattr(Config().model, ruled_out)
+    typed = {**given, ruled_out: getattr(Config.from_recipe({}).model, ruled_out)}
+    with pytest.raises(ConfigError, match=refusal):  # typed, the same option is still refused
+        Config.from_recipe({"model": typed, "train": train}).validate()
 
 
 def test_the_seed_recipe_trains_the_discriminators_on_the_generators_before_their_update(demo_root, tmp_path):
@@ -222,7 +244,7 @@ def test_the_preview_recipe_is_the_small_budget_the_demo_was_measured_with():
         "data": {"size": 96, "load_size": 112, "workers": 0},
         "model": {"ngf": 32, "ndf": 32, "generator": "resnet_6blocks", "n_layers_d": 2, "global_skip": True},
         "loss": {"lambda_identity": 0.0},
-        "train": {"max_steps": 1500},
+        "train": {"recipe": "paper", "max_steps": 1500},
     }
     preview = Config.from_recipe({"train": {"recipe": "preview"}})
     assert preview.updated({"train": {"recipe": "paper"}}) == Config.from_recipe(spelled_out)

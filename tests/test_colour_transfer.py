@@ -78,6 +78,28 @@ def test_training_starts_from_the_transfer_and_a_resumed_run_keeps_what_it_learn
     assert torch.equal(resumed.model.G_ab.colour.shared, learned)
 
 
+def test_a_colour_rate_of_zero_holds_the_tables_at_the_transfer_while_the_networks_learn(tmp_path):
+    data = build_demo_dataset(tmp_path / "data", train_per_domain=4, side=32)
+    config = tiny_config(data, tmp_path / "run", max_steps=3).updated(
+        {"model": {"colour_lut": True, "colour_init": "transfer"}, "optim": {"colour_lr": 0.0}}
+    )
+    trainer = Trainer(config)
+    transferred = {name: p.detach().clone() for name, p in trainer.model.G_ab.colour.named_parameters()}
+    network = trainer.model.G_ab.model.state_dict()
+    network = {name: value.clone() for name, value in network.items()}
+    trainer.run()
+    assert all(torch.equal(p, transferred[name]) for name, p in trainer.model.G_ab.colour.named_parameters())
+    assert not all(torch.equal(value, network[name]) for name, value in trainer.model.G_ab.model.state_dict().items())
+    resumed = resume_trainer(tmp_path / "run")  # the colour stages keep their own rate
+    assert [group["initial_lr"] for group in resumed.opt_g.param_groups] == [config.optim.lr, 0.0]
+
+
+def test_colour_lr_needs_a_colour_stage(tmp_path):
+    config = tiny_config(tmp_path, tmp_path / "run").updated({"optim": {"colour_lr": 0.0}})
+    with pytest.raises(ConfigError, match="--colour-lr .* needs --colour-lut"):
+        config.validate()
+
+
 def test_a_folder_with_nothing_readable_left_is_a_one_line_error():
     with pytest.raises(DataError, match="none of a folder's images can be read"):
         sample_colours([], 1000, torch.Generator())

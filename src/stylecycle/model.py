@@ -89,6 +89,10 @@ class TranslationModel(nn.Module):
     def discriminators(self) -> nn.ModuleList:
         raise NotImplementedError
 
+    def colour_stages(self) -> list[nn.Module]:
+        """The generators' colour stages (``--colour-lut``, the ``lut`` generator), which ``--colour-lr`` trains at their own rate."""
+        return [generator.colour for generator in self.translators().values() if generator.colour is not None]
+
     def enable_generator_networks(self, enabled: bool) -> None:
         """Off, the generators' colour stages translate alone (``--colour-first``)."""
         for generator in self.translators().values():

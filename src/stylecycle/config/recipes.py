@@ -1,7 +1,8 @@
 """Recipes: named sets of defaults for the training options a user does not give.
 
 Each is ``{section: {field: value}}`` over the fields' own defaults (which are the ``paper``
-recipe's); :meth:`stylecycle.config.Config.from_recipe` applies them.
+recipe's); :meth:`stylecycle.config.Config.from_recipe` applies them. A run that names none
+trains with ``fast``, the quality benchmark's best on a CPU budget (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from typing import Any
 # The CycleGAN paper's settings are the fields' own defaults.
 PAPER: dict[str, dict[str, Any]] = {}
 
-# Small budgets: `make demo` and the web page's "fast preview" (about 5 minutes on 2 CPU
-# cores). Generators that start as the identity carry the style after few steps; 34x34
-# discriminator patches suit the small crops.
+# Small budgets (minutes on 2 CPU cores), and the networks of the fast recipe. Generators that
+# start as the identity carry the style after few steps; 34x34 discriminator patches suit the
+# small crops.
 PREVIEW: dict[str, dict[str, Any]] = {
     "data": {"size": 96, "load_size": 112, "workers": 0},
     "model": {"generator": "resnet_6blocks", "ngf": 32, "ndf": 32, "n_layers_d": 2, "global_skip": True},
@@ -42,10 +43,11 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
         "optim": {"lr": 2e-4, "beta1": 0.9, "beta2": 0.999, "pool_size": 0, "d_first": True},
     },
     "preview": PREVIEW,
-    # The quality benchmark's best at 5 minutes on all three of its styles, over two seeds
-    # (benchmarks/quality.py, docs/benchmarks.md): preview's networks, anti-aliased (no
-    # checkerboards), with a colour look-up table in front that starts from the colour transfer
-    # between the two folders and trains with the networks from the first step.
+    # The default, `make demo`'s and the web page's "fast preview": the quality benchmark's best
+    # at 5 minutes on all three of its styles, over two seeds (benchmarks/quality.py,
+    # docs/benchmarks.md): preview's networks, anti-aliased (no checkerboards), with a colour
+    # look-up table in front that starts from the colour transfer between the two folders and
+    # trains with the networks from the first step.
     "fast": {**PREVIEW, "model": {**PREVIEW["model"], "colour_lut": True, "antialias": True, "colour_init": "transfer"}},
     "cut": CUT,
     "fastcut": {"model": {**CUT["model"], "method": "fastcut"}, "train": {"epochs": 150, "decay_epochs": 50}},

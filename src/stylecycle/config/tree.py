@@ -170,13 +170,30 @@ class ModelConfig:
         if self.colour_init != "identity" and not (self.colour_lut or self.generator == "lut"):
             raise ConfigError(f"--colour-init {self.colour_init} starts the colour table: it needs --colour-lut or --generator lut")
         if not is_resnet(self.generator):
-            for name in ("n_blocks", "attention", "antialias"):
+            for name in RESNET_ONLY:
                 if getattr(self, name):
                     raise ConfigError(f"{flag_of(self, name)} applies to resnet generators only, not --generator {self.generator}")
         if self.n_blocks is not None:
             non_negative(self, "n_blocks")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
+
+
+RESNET_ONLY = ("n_blocks", "attention", "antialias")  # the model options only resnet generators take
+
+
+def applicable(recipe: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """A recipe's model options less those the options given rule out. A recipe only fills in
+    what is not given, so ``--generator unet_256`` under the default recipe is a U-Net without
+    anti-aliasing, not an error about an option nobody typed."""
+    generator = given.get("generator", recipe.get("generator", ModelConfig.generator))
+    colour_stage = given.get("colour_lut", recipe.get("colour_lut", False)) or generator == "lut"
+    ruled_out = {
+        *(RESNET_ONLY if not is_resnet(generator) else ()),
+        *(("antialias",) if given.get("upsample", "transpose") != "transpose" else ()),
+        *(("colour_init",) if not colour_stage else ()),
+    }
+    return {name: value for name, value in recipe.items() if name not in ruled_out}
 
 
 @dataclass
@@ -269,6 +286,11 @@ class OptimConfig:
         "fraction of the run (of its steps, or of its --time-budget) in which only the colour stage of --colour-lut "
         "generators trains, at the speed of a colour-only model; the generators' networks then learn the rest",
     )
+    colour_lr: float | None = option(
+        None,
+        "Adam learning rate of the colour stages of --colour-lut generators (default: --lr); 0 holds them where "
+        "--colour-init started them, and the networks learn the rest of the style around that colour mapping",
+    )
     lr_policy: LrPolicy = option(
         "linear",
         "after --epochs at the full rate: linear or cosine decay to 0 over --decay-epochs; step: times --lr-gamma "
@@ -282,6 +304,8 @@ class OptimConfig:
         positive(self, "lr", "lr_step_epochs", "lr_gamma")
         if self.lr_d is not None:
             positive(self, "lr_d")
+        if self.colour_lr is not None:
+            non_negative(self, "colour_lr")
         non_negative(self, "pool_size", "lr_patience")
         try:
             parse_policy(self.diffaugment)
@@ -296,12 +320,13 @@ class OptimConfig:
 class TrainConfig:
     run_dir: Path | None = option(None, "folder for checkpoints, sample grids and logs (created if missing)")
     recipe: str = option(
-        "paper",
-        "defaults for the options not given: paper (the CycleGAN paper's; cyclegan is its old name); seed (discriminators "
-        "first, MSE cycle loss x1, no identity loss, no image pool, Adam betas (0.9, 0.999)); preview (the demo's: 96-pixel "
-        "crops, half-width 6-block generators starting as the identity, 1500 steps, minutes on a CPU); fast (preview with a "
-        "colour look-up table trained alone for the first 0.3 of the run, anti-aliased generators: the quality benchmark's "
-        "best at 5 minutes); cut and fastcut (CUT's reference settings: --model cut or fastcut, anti-aliased generators, "
+        "fast",
+        "defaults for the options not given: fast (the default: the quality benchmark's best on a CPU budget; 96-pixel "
+        "crops, half-width anti-aliased 6-block generators starting as the identity, behind a colour look-up table started "
+        "from the colour transfer between the folders; 1500 steps, or --time-budget); paper (the CycleGAN paper's, which "
+        "are also the options' own defaults; cyclegan is its old name); seed (discriminators first, MSE cycle loss x1, no "
+        "identity loss, no image pool, Adam betas (0.9, 0.999)); preview (fast's networks without the colour table or "
+        "anti-aliasing); cut and fastcut (CUT's reference settings: --model cut or fastcut, anti-aliased generators, "
         "Xavier initialisation); distill (`stylecycle distill`'s student: a 16-wide mobile ResNet); standard (128-pixel "
         "crops, generators starting as the identity, 20000 steps)",
         choices=lambda: list(RECIPES),
@@ -351,7 +376,10 @@ class TrainConfig:
 
 @dataclass
 class Config:
-    """Everything a training run needs; stored whole inside each checkpoint."""
+    """Everything a training run needs; stored whole inside each checkpoint.
+
+    ``Config()`` holds the options' own defaults, which are the paper's; a run that gives no
+    options trains with :meth:`from_recipe`'s, the default recipe's."""
 
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -370,6 +398,8 @@ class Config:
             )
         if self.optim.colour_first and not self.model.colour_lut:
             raise ConfigError("--colour-first trains the colour stage first: it needs --colour-lut")
+        if self.optim.colour_lr is not None and not (self.model.colour_lut or self.model.generator == "lut"):
+            raise ConfigError("--colour-lr is the learning rate of the colour stages: it needs --colour-lut or --generator lut")
         if self.model.method == "distill" and self.model.teacher is None:
             raise ConfigError("distilling needs the teacher: its checkpoint or run folder (--checkpoint)")
         if self.model.method in ONE_SIDED:
@@ -393,8 +423,9 @@ class Config:
         method = given.get("model", {}).get("method", RECIPES[recipe].get("model", {}).get("method", ModelConfig.method))
         if method not in METHOD_DEFAULTS:
             raise ConfigError(f"unknown --model {method!r}; known: {', '.join(METHOD_DEFAULTS)}")
+        recipe_layer = {**RECIPES[recipe], "model": applicable(RECIPES[recipe].get("model", {}), given.get("model", {}))}
         # The method's own defaults (FastCUT's weights, say) come between the recipe's and the options given.
-        layers = (RECIPES[recipe], METHOD_DEFAULTS[method], given)
+        layers = (recipe_layer, METHOD_DEFAULTS[method], given)
         merged = {name: {k: v for layer in layers for k, v in layer.get(name, {}).items()} for layer in layers for name in layer}
         return cls().updated(merged)
 

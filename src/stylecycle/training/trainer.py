@@ -167,13 +167,18 @@ class Trainer:
             compile_networks(self.model, self.device)
 
         # The fused kernel updates every tensor in one pass instead of a dozen (the same Adam).
-        # One parameter group, which may be empty: a distillation has no discriminators to train.
-        def adam(networks: torch.nn.Module, lr: float) -> torch.optim.Adam:
+        # One parameter group, which may be empty (a distillation has no discriminators to train),
+        # and a second for the colour stages where --colour-lr gives them their own rate.
+        def adam(networks: torch.nn.Module, lr: float, own_rates: dict[torch.nn.Module, float]) -> torch.optim.Adam:
+            apart = {id(p) for module in own_rates for p in module.parameters()}
+            groups: list[dict[str, Any]] = [{"params": [p for p in networks.parameters() if id(p) not in apart]}]
+            groups += [{"params": list(module.parameters()), "lr": rate} for module, rate in own_rates.items()]
             fused = self.device.type in ("cpu", "cuda")
-            return torch.optim.Adam([{"params": list(networks.parameters())}], lr=lr, betas=(optim.beta1, optim.beta2), fused=fused)
+            return torch.optim.Adam(groups, lr=lr, betas=(optim.beta1, optim.beta2), fused=fused)
 
-        self.opt_g = adam(self.model.generators(), optim.lr)
-        self.opt_d = adam(self.model.discriminators(), optim.lr if optim.lr_d is None else optim.lr_d)
+        colour_stages = torch.nn.ModuleList(self.model.colour_stages())
+        self.opt_g = adam(self.model.generators(), optim.lr, {} if optim.colour_lr is None else {colour_stages: optim.colour_lr})
+        self.opt_d = adam(self.model.discriminators(), optim.lr if optim.lr_d is None else optim.lr_d, {})
         factor = LrFactor(
             optim.lr_policy, constant_steps, self.total_steps, step_every=optim.lr_step_epochs * self.steps_per_epoch, gamma=optim.lr_gamma
         )
