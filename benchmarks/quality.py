@@ -82,13 +82,14 @@ CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 SHEET_IMAGES = 6
-# The most a translation's checkerboard energy may exceed the untouched photo's (both against the
-# truth's, per test image). Every style smooths (median, guided and Kuwahara filters), so the
-# photo itself has 2.6-4.0x the truth's energy at periods 2 and 4: a translation that keeps the
-# photo's detail is not faulted for it, only for adding a pattern. The transposed-convolution
-# stripes this score was made to catch scored 9.7x and 32x the truth's (preview at 5 minutes, on
-# the poster and the grade), where the worst photos score 3.4x and 2.6x: 3-12x the photo's.
-CHECKERBOARD_MARGIN = 1.25
+# The most a translation's checkerboard energy (at periods 2 and 4) may exceed the larger of its
+# photo's and its truth's, per test image. Both are natural levels: a translation that keeps the
+# photo's detail, or draws the style's edges and posterised steps, has that much energy there.
+# They differ widely: the photos have 0.16-4.0x their truth's (measured per test image over the
+# poster and paint styles). The transposed-convolution stripes this score was made to catch had
+# 9.7x and 32x the truth's on the worst image (preview at 5 minutes, poster and grade), where no
+# photo has more than 3.4x and 2.6x: at least 2.9x the larger level. 1.5 lies well below that.
+CHECKERBOARD_MARGIN = 1.5
 
 
 def train_and_score(name: str, seed: int, budget: str, data_root: Path, run_dir: Path) -> dict[str, Any]:
@@ -104,12 +105,12 @@ def train_and_score(name: str, seed: int, budget: str, data_root: Path, run_dir:
     trainer = Trainer(config)
     final = trainer.run()
     translator = Translator.from_checkpoint(final, device="cpu")
-    scores, over_input, rows = [], [], []
+    scores, over_natural, rows = [], [], []
     for photo in sorted((data_root / "testA").glob("*.png")):
         source, truth = read_pil(photo), read_pil(data_root / "testB" / photo.name)
         translated = translator.translate(source)
         scores.append(paired_scores(translated, truth))
-        over_input.append(scores[-1]["checkerboard"] / paired_scores(source, truth)["checkerboard"])
+        over_natural.append(scores[-1]["checkerboard"] / max(1.0, paired_scores(source, truth)["checkerboard"]))
         rows.append([("input", source), (name, translated), ("truth", truth)])
     return {
         "seed": seed,
@@ -119,7 +120,7 @@ def train_and_score(name: str, seed: int, budget: str, data_root: Path, run_dir:
         "ssim": round(statistics.mean(s["ssim"] for s in scores), 4),
         # artefacts: the worst test image's checkerboard energy (x the truth's) and mean border error (x the interior's)
         "checkerboard": round(max(s["checkerboard"] for s in scores), 2),
-        "checkerboard_over_input": round(max(over_input), 2),  # the worst test image's, against CHECKERBOARD_MARGIN
+        "checkerboard_excess": round(max(over_natural), 2),  # the worst test image's, against CHECKERBOARD_MARGIN
         "border": round(statistics.mean(s["border"] for s in scores), 2),
         "sheet_rows": rows[:SHEET_IMAGES],
     }
@@ -145,8 +146,8 @@ def spread(values: list[float], digits: int = 3) -> str:
 def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"Budget {result['budget']} per run, seeds {', '.join(map(str, result['seeds']))}; mean (min–max) over seeds. "
-        f"Checkerboard: the worst test image's energy at periods 2 and 4, x the truth's and x the untouched photo's "
-        f"(at most {CHECKERBOARD_MARGIN} passes).",
+        f"Checkerboard: the worst test image's energy at periods 2 and 4, x the truth's, and x the larger of the "
+        f"truth's and the untouched photo's (excess; at most {CHECKERBOARD_MARGIN} passes).",
         "",
     ]
     for style, scored in result["styles"].items():
@@ -154,18 +155,18 @@ def markdown(result: dict[str, Any]) -> str:
         lines += [
             f"**{style}**",
             "",
-            "| candidate | PSNR (dB) | Δ PSNR vs input | SSIM | checkerboard (x truth) | checkerboard (x input) | border (x interior) | steps |",
+            "| candidate | PSNR (dB) | Δ PSNR vs input | SSIM | checkerboard (x truth) | checkerboard excess | border (x interior) | steps |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
             f"| input unchanged | {identity['psnr']:.3f} | 0 | {identity['ssim']:.4f} | {identity['checkerboard']:.2f} "
-            f"| 1 | {identity['border']:.2f} | – |",
+            f"| ≤ 1 | {identity['border']:.2f} | – |",
         ]
         for name, runs in scored["candidates"].items():
             psnr, ssim = [r["psnr"] for r in runs], [r["ssim"] for r in runs]
             gain = statistics.mean(psnr) - identity["psnr"]
-            over_input = [r["checkerboard_over_input"] for r in runs]
-            flag = "" if max(over_input) <= CHECKERBOARD_MARGIN else " ✗"
+            excess = [r["checkerboard_excess"] for r in runs]
+            flag = "" if max(excess) <= CHECKERBOARD_MARGIN else " ✗"
             artefacts = (
-                f"{spread([r['checkerboard'] for r in runs], 2)} | {spread(over_input, 2)}{flag} | {spread([r['border'] for r in runs], 2)}"
+                f"{spread([r['checkerboard'] for r in runs], 2)} | {spread(excess, 2)}{flag} | {spread([r['border'] for r in runs], 2)}"
             )
             lines.append(
                 f"| {name} | {spread(psnr, 2)} | {gain:+.2f} | {spread(ssim)} | {artefacts} | {spread([r['steps'] for r in runs], 0)} |"
