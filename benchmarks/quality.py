@@ -92,7 +92,10 @@ SHEET_IMAGES = 6
 CHECKERBOARD_MARGIN = 1.5
 
 
-def train_and_score(name: str, seed: int, budget: str, data_root: Path, run_dir: Path) -> dict[str, Any]:
+def train_and_score(
+    name: str, seed: int, budget: str, data_root: Path, run_dir: Path, photo_checkerboard: dict[str, float]
+) -> dict[str, Any]:
+    """``photo_checkerboard``: each untouched test photo's checkerboard score, from :func:`identity_scores`."""
     given = CANDIDATES[name]
     config = Config.from_recipe(
         {
@@ -110,7 +113,7 @@ def train_and_score(name: str, seed: int, budget: str, data_root: Path, run_dir:
         source, truth = read_pil(photo), read_pil(data_root / "testB" / photo.name)
         translated = translator.translate(source)
         scores.append(paired_scores(translated, truth))
-        over_natural.append(scores[-1]["checkerboard"] / max(1.0, paired_scores(source, truth)["checkerboard"]))
+        over_natural.append(scores[-1]["checkerboard"] / max(1.0, photo_checkerboard[photo.name]))
         rows.append([("input", source), (name, translated), ("truth", truth)])
     return {
         "seed": seed,
@@ -126,12 +129,12 @@ def train_and_score(name: str, seed: int, budget: str, data_root: Path, run_dir:
     }
 
 
-def identity_scores(data_root: Path) -> dict[str, float]:
+def identity_scores(data_root: Path) -> dict[str, Any]:
     """The untouched input against the truth: what any candidate must beat."""
-    scores = [
-        paired_scores(read_pil(photo), read_pil(data_root / "testB" / photo.name)) for photo in sorted((data_root / "testA").glob("*.png"))
-    ]
+    photos = sorted((data_root / "testA").glob("*.png"))
+    scores = [paired_scores(read_pil(photo), read_pil(data_root / "testB" / photo.name)) for photo in photos]
     return {
+        "per_image_checkerboard": {photo.name: s["checkerboard"] for photo, s in zip(photos, scores, strict=True)},
         "psnr": round(statistics.mean(s["psnr"] for s in scores), 3),
         "ssim": round(statistics.mean(s["ssim"] for s in scores), 4),
         "checkerboard": round(max(s["checkerboard"] for s in scores), 2),
@@ -188,10 +191,14 @@ def main() -> None:
     for style in args.styles:
         with tempfile.TemporaryDirectory() as tmp:
             data_root = build_demo_dataset(Path(tmp) / "data", style=style)
-            scored: dict[str, Any] = {"identity": identity_scores(data_root), "candidates": {}}
+            identity = identity_scores(data_root)
+            scored: dict[str, Any] = {"identity": identity, "candidates": {}}
             result["styles"][style] = scored
             for name in args.candidates:
-                runs = [train_and_score(name, seed, args.budget, data_root, Path(tmp) / f"{name}_{seed}") for seed in args.seeds]
+                runs = [
+                    train_and_score(name, seed, args.budget, data_root, Path(tmp) / f"{name}_{seed}", identity["per_image_checkerboard"])
+                    for seed in args.seeds
+                ]
                 save_pil(comparison_sheet(runs[0]["sheet_rows"]), args.output / f"{style}_{name}.png")
                 scored["candidates"][name] = [{k: v for k, v in run.items() if k != "sheet_rows"} for run in runs]
                 print(style, name, [(r["psnr"], r["ssim"]) for r in scored["candidates"][name]], "input", scored["identity"], flush=True)
