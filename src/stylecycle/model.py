@@ -47,7 +47,7 @@ def build_generator(model: ModelConfig) -> Generator:
     if is_resnet(model.generator):
         options.update(n_blocks=model.n_blocks, attention=model.attention, antialias=model.antialias)
     generator = create_generator(model.generator, **options)
-    if model.colour_lut or model.generator == "lut":
+    if model.has_colour_stage():
         generator.colour = ColourTable(model.lut_size, norm=options["norm"])
     generator = init_weights(generator, model.init, model.init_gain)
     if model.global_skip and model.generator != "lut":

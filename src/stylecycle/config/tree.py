@@ -160,6 +160,10 @@ class ModelConfig:
         "only the change of style, converging much faster on small budgets; off is the paper's network",
     )
 
+    def has_colour_stage(self) -> bool:
+        """Whether the generators carry a colour look-up table (``--colour-lut``, or the ``lut`` generator)."""
+        return self.colour_lut or self.generator == "lut"
+
     def validate(self) -> None:
         check_choices(self)
         positive(self, "ngf", "ndf", "n_layers_d", "d_scales", "init_gain")
@@ -167,7 +171,7 @@ class ModelConfig:
             raise ConfigError(f"--antialias brings its own upsampling: drop --upsample {self.upsample}")
         if self.lut_size < 2:
             raise ConfigError(f"--lut-size must be at least 2, got {self.lut_size}")
-        if self.colour_init != "identity" and not (self.colour_lut or self.generator == "lut"):
+        if self.colour_init != "identity" and not self.has_colour_stage():
             raise ConfigError(f"--colour-init {self.colour_init} starts the colour table: it needs --colour-lut or --generator lut")
         if not is_resnet(self.generator):
             for name in RESNET_ONLY:
@@ -398,7 +402,7 @@ class Config:
             )
         if self.optim.colour_first and not self.model.colour_lut:
             raise ConfigError("--colour-first trains the colour stage first: it needs --colour-lut")
-        if self.optim.colour_lr is not None and not (self.model.colour_lut or self.model.generator == "lut"):
+        if self.optim.colour_lr is not None and not self.model.has_colour_stage():
             raise ConfigError("--colour-lr is the learning rate of the colour stages: it needs --colour-lut or --generator lut")
         if self.model.method == "distill" and self.model.teacher is None:
             raise ConfigError("distilling needs the teacher: its checkpoint or run folder (--checkpoint)")
