@@ -56,12 +56,21 @@ def poster(image: Image.Image) -> Image.Image:
     2. the warm palette matrix, then a 0.9 gamma, recolours them;
     3. each channel is posterised to 8 levels;
     4. dark ink lines are drawn where the smoothed image has edges."""
-    smooth = image.convert("RGB").filter(ImageFilter.MedianFilter(5))
-    edges = np.asarray(smooth.convert("L").filter(ImageFilter.FIND_EDGES), dtype=np.float32) / 255.0
+    smooth = poster_patches(image)
     graded = np.clip(to_array(smooth) @ WARM_PALETTE.T, 0.0, 1.0) ** 0.9
     flat = np.round(graded * (POSTER_LEVELS - 1)) / (POSTER_LEVELS - 1)
-    ink = np.clip(1.0 - INK_STRENGTH * edges, 0.0, 1.0)[..., None]
-    return to_image(flat * ink)
+    return to_image(flat * poster_ink(smooth))
+
+
+def poster_patches(image: Image.Image) -> Image.Image:
+    """The poster's spatial step 1: texture flattened by a 5x5 median filter."""
+    return image.convert("RGB").filter(ImageFilter.MedianFilter(5))
+
+
+def poster_ink(smooth: Image.Image) -> Array:
+    """The poster's spatial step 4, as an H x W x 1 multiplier: dark where the patches have edges."""
+    edges = np.asarray(smooth.convert("L").filter(ImageFilter.FIND_EDGES), dtype=np.float32) / 255.0
+    return np.clip(1.0 - INK_STRENGTH * edges, 0.0, 1.0)[..., None]
 
 
 def grade(image: Image.Image) -> Image.Image:
@@ -69,15 +78,19 @@ def grade(image: Image.Image) -> Image.Image:
     2. saturation is reduced to 60%;
     3. a tone curve: half linear, half smoothstep (a soft S), into [0.1, 0.92] (lifted blacks);
     4. split toning: shadows towards teal, highlights towards orange, weighted by luma squared."""
-    x = to_array(image)
-    mean = box_mean(x, 3)
-    variance = box_mean(x * x, 3) - mean * mean
-    gain = variance / (variance + 0.004)
-    x = box_mean(gain, 3) * x + box_mean(mean - gain * mean, 3)
+    x = self_guided(to_array(image))
     x = luma(x) + 0.6 * (x - luma(x))
     x = 0.1 + 0.82 * (0.5 * x + 0.5 * x * x * (3.0 - 2.0 * x))
     y = luma(x)
     return to_image(x + (1.0 - y) ** 2 * SHADOW_TINT + y**2 * HIGHLIGHT_TINT)
+
+
+def self_guided(x: Array) -> Array:
+    """The grade's spatial step 1: the guided filter (radius 3, eps 0.004) with the image as its own guide."""
+    mean = box_mean(x, 3)
+    variance = box_mean(x * x, 3) - mean * mean
+    gain = variance / (variance + 0.004)
+    return box_mean(gain, 3) * x + box_mean(mean - gain * mean, 3)
 
 
 def kuwahara(x: Array, radius: int) -> Array:
@@ -97,15 +110,19 @@ def paint(image: Image.Image) -> Image.Image:
     """1. a Kuwahara filter of radius 6 turns texture into brush patches;
     2. saturation x1.5 and contrast x1.2 about mid-grey;
     3. dark outlines where the painted luma's Sobel gradient exceeds 0.25."""
-    from scipy import ndimage
-
     x = kuwahara(to_array(image), 6)
     x = np.clip(luma(x) + 1.5 * (x - luma(x)), 0.0, 1.0)
     x = np.clip((x - 0.5) * 1.2 + 0.5, 0.0, 1.0)
+    return to_image(x * outline(x))
+
+
+def outline(x: Array) -> Array:
+    """The paint's spatial step 3, as an H x W x 1 multiplier: dark where ``x``'s luma has a Sobel gradient above 0.25."""
+    from scipy import ndimage
+
     y = luma(x)[..., 0]
     gradient = np.hypot(ndimage.sobel(y, 0), ndimage.sobel(y, 1))
-    outline = np.clip(1.0 - 1.5 * np.clip(gradient - 0.25, 0.0, None), 0.0, 1.0)[..., None]
-    return to_image(x * outline)
+    return np.clip(1.0 - 1.5 * np.clip(gradient - 0.25, 0.0, None), 0.0, 1.0)[..., None]
 
 
 STYLES: dict[str, Callable[[Image.Image], Image.Image]] = {"poster": poster, "grade": grade, "paint": paint}
