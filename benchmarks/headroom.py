@@ -74,12 +74,22 @@ def best_colour_mapping(photos: list[np.ndarray], truths: list[np.ndarray]) -> l
     return [table[cell] for cell in cells]
 
 
+def poster_steps(photo: Image.Image, colour: Colour) -> np.ndarray:
+    patches = poster_patches(photo)
+    return colour(to_array(patches)) * poster_ink(patches)
+
+
+def grade_steps(photo: Image.Image, colour: Colour) -> np.ndarray:
+    return colour(self_guided(to_array(photo)))
+
+
+def paint_steps(photo: Image.Image, colour: Colour) -> np.ndarray:
+    painted = colour(kuwahara(to_array(photo), 6))
+    return painted * outline(painted)
+
+
 # Each style's spatial steps (from data.styles), with ``colour`` in place of its colour steps.
-SPATIAL_STEPS: dict[str, Callable[[Image.Image, Colour], np.ndarray]] = {
-    "poster": lambda photo, colour: colour(to_array(poster_patches(photo))) * poster_ink(poster_patches(photo)),
-    "grade": lambda photo, colour: colour(self_guided(to_array(photo))),
-    "paint": lambda photo, colour: (lambda painted: painted * outline(painted))(colour(kuwahara(to_array(photo), 6))),
-}
+SPATIAL_STEPS: dict[str, Callable[[Image.Image, Colour], np.ndarray]] = {"poster": poster_steps, "grade": grade_steps, "paint": paint_steps}
 
 
 def scored(translations: list[np.ndarray], truths: list[Image.Image]) -> dict[str, float]:
