@@ -162,7 +162,7 @@ class ModelConfig:
 
     def has_colour_stage(self) -> bool:
         """Whether the generators carry a colour look-up table (``--colour-lut``, or the ``lut`` generator)."""
-        return self.colour_lut or self.generator == "lut"
+        return carries_colour_table(self.generator, self.colour_lut)
 
     def validate(self) -> None:
         check_choices(self)
@@ -186,12 +186,18 @@ class ModelConfig:
 RESNET_ONLY = ("n_blocks", "attention", "antialias")  # the model options only resnet generators take
 
 
+def carries_colour_table(generator: str, colour_lut: bool) -> bool:
+    """Whether a generator of this name, with or without ``--colour-lut``, has a colour stage: the
+    rule behind :meth:`ModelConfig.has_colour_stage`, for option dicts before a config exists."""
+    return colour_lut or generator == "lut"
+
+
 def applicable(recipe: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
     """A recipe's model options less those the options given rule out. A recipe only fills in
     what is not given, so ``--generator unet_256`` under the default recipe is a U-Net without
     anti-aliasing, not an error about an option nobody typed."""
     generator = given.get("generator", recipe.get("generator", ModelConfig.generator))
-    colour_stage = given.get("colour_lut", recipe.get("colour_lut", False)) or generator == "lut"
+    colour_stage = carries_colour_table(generator, given.get("colour_lut", recipe.get("colour_lut", False)))
     ruled_out = {
         *(RESNET_ONLY if not is_resnet(generator) else ()),
         *(("antialias",) if given.get("upsample", "transpose") != "transpose" else ()),
