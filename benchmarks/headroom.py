@@ -1,6 +1,6 @@
 """Where the quality benchmark's decibels are: what a colour mapping can score at most, and what
-the styles' spatial half (patches, lines) is worth. No training; a few minutes, most of them
-building the three datasets.
+the styles' spatial half (patches, lines) is worth. No training; about 20 seconds on 2 cores,
+most of it building the three datasets.
 
 For each style, the held-out test photographs are scored against their truth (Δ PSNR above the
 untouched photo, and SSIM) as translated by:
@@ -30,33 +30,28 @@ import numpy as np
 import torch
 from PIL import Image
 
-from stylecycle.colour_transfer import SAMPLED_COLOURS, sample_colours, transfer_table
+from stylecycle.colour_transfer import start_from_transfer
+from stylecycle.config import ModelConfig
 from stylecycle.data.demo import build_demo_dataset
 from stylecycle.data.io import pil_to_uint8, read_pil
 from stylecycle.data.styles import STYLES, kuwahara, outline, poster_ink, poster_patches, self_guided, to_array, to_image
 from stylecycle.evaluation import paired_scores
-from stylecycle.nn.colour import ColourTable
+from stylecycle.model import build_generator
 
 TABLE_SIZE = 17
 Colour = Callable[[np.ndarray], np.ndarray]  # H x W x 3 in [0, 1], recoloured
 
 
 def colour_transfer(data_root: Path) -> Colour:
-    """The untrained colour table that ``--colour-init transfer`` starts from."""
-    generator = torch.Generator().manual_seed(0)
-    colours = {
-        domain: sample_colours(
-            [pil_to_uint8(read_pil(p)) for p in sorted((data_root / f"train{domain}").glob("*.png"))], SAMPLED_COLOURS, generator
-        )
-        for domain in "AB"
-    }
-    stage = ColourTable(TABLE_SIZE)
-    stage.start_from(transfer_table(colours["A"], colours["B"], TABLE_SIZE))
+    """The untrained colour table that ``--colour-init transfer`` starts from, on the folders' images as they are."""
+    table = build_generator(ModelConfig(generator="lut", lut_size=TABLE_SIZE))
+    images = {domain: [pil_to_uint8(read_pil(p)) for p in sorted((data_root / f"train{domain.upper()}").glob("*.png"))] for domain in "ab"}
+    start_from_transfer({"G_ab": table}, images, seed=0)
 
     @torch.no_grad()
     def apply(x: np.ndarray) -> np.ndarray:
         image = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None] * 2 - 1
-        return ((stage(image)[0].permute(1, 2, 0) + 1) / 2).numpy()
+        return ((table(image)[0].permute(1, 2, 0) + 1) / 2).numpy()
 
     return apply
 
@@ -98,8 +93,8 @@ def scored(translations: list[np.ndarray], truths: list[Image.Image]) -> dict[st
 
 
 def headroom(style: str, data_root: Path) -> dict[str, dict[str, float]]:
-    photos = [read_pil(p) for p in sorted((data_root / "testA").glob("*.png"))]
-    truths = [read_pil(data_root / "testB" / p.name) for p in sorted((data_root / "testA").glob("*.png"))]
+    names = [p.name for p in sorted((data_root / "testA").glob("*.png"))]
+    photos, truths = [read_pil(data_root / "testA" / n) for n in names], [read_pil(data_root / "testB" / n) for n in names]
     arrays, colour = [to_array(p) for p in photos], colour_transfer(data_root)
     return {
         "untouched photo": scored(arrays, truths),
