@@ -75,6 +75,8 @@ CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     "fast_ema": {"train": {"recipe": "fast"}, "optim": {"ema": 0.999}},
     # A weaker cycle leaves the networks freer to flatten regions and draw lines, which no cycle can undo exactly.
     "fast_cycle3": {"train": {"recipe": "fast"}, "loss": {"lambda_cycle": 3.0}},
+    # Down- and upsampling convolutions padded by reflection: the networks cannot find the border to paint a band along it.
+    "fast_reflect": {"train": {"recipe": "fast"}, "model": {"conv_padding": "reflect"}},
     "colour_first_small": {
         "train": {"recipe": "preview"},
         "model": {"colour_lut": True, "ngf": 16, "n_blocks": 3},

@@ -99,6 +99,32 @@ def test_the_anti_aliased_generator_paints_no_checkerboard_and_trains(demo_root_
         config.updated({"model": {"upsample": "resize-conv"}}).validate()
 
 
+@pytest.mark.parametrize("layout", [{"antialias": True}, {"upsample": "resize-conv"}])
+def test_a_reflect_padded_generator_cannot_tell_where_the_picture_ends(layout):
+    """On a flat picture every layer's map is flat, unless a padding tells the border apart: the
+    zero-padded reference layout then draws a frame, the reflect-padded one cannot."""
+    flat = torch.full((1, 3, 64, 96), 0.3)
+    frames = {}
+    for padding in ("zeros", "reflect"):
+        torch.manual_seed(0)
+        generator = build_generator(
+            ModelConfig(generator="resnet_6blocks", ngf=8, norm="none", init_gain=0.2, conv_padding=padding, **layout)
+        )
+        with torch.no_grad():
+            frames[padding] = float(generator(flat).std())
+    assert frames["zeros"] > 0.01
+    assert frames["reflect"] < 1e-5
+
+
+def test_reflect_padding_keeps_the_reference_state_dict_and_exports():
+    zero = build_generator(ModelConfig(generator="resnet_6blocks", ngf=8, antialias=True))
+    reflect = build_generator(ModelConfig(generator="resnet_6blocks", ngf=8, antialias=True, conv_padding="reflect"))
+    reflect.load_state_dict(zero.state_dict())  # same keys and shapes: the padding holds no weights
+    x = torch.rand(1, 3, 40, 52) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(torch.jit.script(reflect)(x), reflect(x))
+
+
 def test_gradient_penalty_matches_a_hand_computation():
     """For a linear critic D(x) = <w, x> the gradient is w everywhere, so the penalty is (|w| - 1)^2."""
     weight = torch.randn(1, 3, 4, 4)

@@ -254,3 +254,11 @@ def test_a_band_along_the_top_edge_is_caught_by_the_border_score():
     banded = Image.fromarray(np.clip(banded, 0, 255).astype(np.uint8))
     assert paired_scores(everywhere, reference)["border"] == pytest.approx(1.0, abs=0.1)
     assert paired_scores(banded, reference)["border"] > 10
+
+
+def test_a_blob_in_one_corner_is_scored_in_full_not_diluted_by_the_rest_of_the_frame():
+    reference = smooth_photo()
+    pixels = np.asarray(reference).astype(np.int16) + 8  # off by 8 grey levels everywhere...
+    pixels[:4, -16:] += 40  # ...and by 48 in a 4 x 16 blob at the top-right corner: 1 / 23 of the frame
+    blob = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    assert paired_scores(blob, reference)["border"] > 3  # its stretch of the top edge: half blob, half the rest

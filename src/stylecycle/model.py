@@ -43,6 +43,7 @@ def build_generator(model: ModelConfig) -> Generator:
         dropout=model.dropout,
         upsample=model.upsample,
         global_skip=model.global_skip,
+        conv_padding=model.conv_padding,
     )
     if is_resnet(model.generator):
         options.update(n_blocks=model.n_blocks, attention=model.attention, antialias=model.antialias)

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from ..errors import ConfigError
 from ..losses import CycleLoss, GanLoss
 from ..nn.discriminators import DiscriminatorKind, smallest_input_side
-from ..nn.generators import Upsample, is_resnet, list_generators
+from ..nn.generators import ConvPadding, Upsample, is_resnet, list_generators
 from ..nn.init import Init
 from ..nn.norm import Norm
 from ..nn.vgg import Vgg
@@ -141,6 +141,11 @@ class ModelConfig:
         False,
         "anti-aliased down- and upsampling in resnet generators (fixed blur filters, the layout of CUT's generator): "
         "no aliasing, no checkerboards",
+    )
+    conv_padding: ConvPadding = option(
+        "zeros",
+        "how the generators' down- and upsampling convolutions pad: with zeros (the reference networks), or by "
+        "reflection, so that no layer can tell where the picture ends and paint a band along its border",
     )
     dropout: float = option(0.0, "dropout probability in the generators' residual blocks (resnet) or deep levels (unet)")
     discriminator: DiscriminatorKind = option(

@@ -22,6 +22,7 @@ from .norm import NormLayer, instance_norm
 # The global skip adds atanh(x) before the final tanh; clamping keeps atanh finite at +-1.
 SKIP_LIMIT = 0.99
 Upsample = Literal["transpose", "resize-conv"]
+ConvPadding = Literal["zeros", "reflect"]
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int, min_side: int) -> torch.Tensor:
@@ -55,6 +56,31 @@ class ReflectionPad2d(nn.ReflectionPad2d):
     def _pad_in_own_precision(self, x: torch.Tensor) -> torch.Tensor:
         with torch.autocast(x.device.type, enabled=False):
             return F.pad(x, self.padding, "reflect")
+
+
+class ReflectPaddedConv2d(nn.Conv2d):
+    """A convolution that pads its input by reflection (:class:`ReflectionPad2d`, in the input's
+    own precision) instead of with zeros, under the same weights and state-dict keys.
+
+    Zero padding tells a network where the image ends: a ReLU map is dark beyond its border and
+    nowhere else. Generators use that to paint bands and blobs along the border that no training
+    image has there (pix2pixHD's generators relied on it so much that swapping the padding after
+    training ruined them). Reflected borders look like the rest of the picture.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0, bias: bool = True) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, bias=bias)
+        self.pad = ReflectionPad2d(padding)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(self.pad(x), self.weight, self.bias)
+
+
+def conv2d(in_channels: int, out_channels: int, kernel: int, *, stride: int = 1, padding: int, bias: bool, mode: ConvPadding) -> nn.Conv2d:
+    """A convolution padded with zeros (the reference networks') or by reflection."""
+    if mode == "reflect":
+        return ReflectPaddedConv2d(in_channels, out_channels, kernel, stride=stride, padding=padding, bias=bias)
+    return nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=padding, bias=bias)
 
 
 def upsampling(upsample: Upsample, in_channels: int, out_channels: int, kernel: int, bias: bool) -> nn.Module:
@@ -189,7 +215,10 @@ class ResidualBlock(nn.Module):
 class ResnetGenerator(Generator):
     """7x7 stem, two stride-2 downsamplings, ``n_blocks`` residual blocks (with one self-attention
     block in their middle if ``attention``; depthwise-separable if ``separable``, the mobile
-    ResNet), two upsamplings, 7x7 head and tanh (Johnson et al., as used by CycleGAN)."""
+    ResNet), two upsamplings, 7x7 head and tanh (Johnson et al., as used by CycleGAN).
+
+    The stem, the head and the residual blocks pad by reflection, as the reference does; its
+    down- and upsampling convolutions pad with zeros, or by reflection with ``conv_padding``."""
 
     if TYPE_CHECKING:
         model: nn.Sequential
@@ -209,6 +238,7 @@ class ResnetGenerator(Generator):
         antialias: bool = False,
         separable: bool = False,
         global_skip: bool = False,
+        conv_padding: ConvPadding = "zeros",
     ) -> None:
         # Two stride-2 downsamplings: sides divisible by 4, and at least 8 pixels so that the 3x3
         # reflection pads of the bottleneck still have a neighbour to reflect.
@@ -223,10 +253,15 @@ class ResnetGenerator(Generator):
         channels = ngf
         for _ in range(2):
             if antialias:  # CUT's layout: a stride-1 convolution, then the blurred stride
-                layers += [nn.Conv2d(channels, channels * 2, 3, padding=1, bias=use_bias), norm(channels * 2), nn.ReLU(True)]
+                layers += [
+                    conv2d(channels, channels * 2, 3, padding=1, bias=use_bias, mode=conv_padding),
+                    norm(channels * 2),
+                    nn.ReLU(True),
+                ]
                 layers.append(BlurDownsample(channels * 2))
             else:
-                layers += [nn.Conv2d(channels, channels * 2, 3, stride=2, padding=1, bias=use_bias), norm(channels * 2), nn.ReLU(True)]
+                down = conv2d(channels, channels * 2, 3, stride=2, padding=1, bias=use_bias, mode=conv_padding)
+                layers += [down, norm(channels * 2), nn.ReLU(True)]
             channels *= 2
         blocks: list[nn.Module] = [ResidualBlock(channels, norm, use_bias, dropout, separable) for _ in range(n_blocks)]
         if attention:
@@ -234,7 +269,7 @@ class ResnetGenerator(Generator):
         layers += blocks
         for _ in range(2):
             if antialias:
-                layers += [BlurUpsample(channels), nn.Conv2d(channels, channels // 2, 3, padding=1, bias=use_bias)]
+                layers += [BlurUpsample(channels), conv2d(channels, channels // 2, 3, padding=1, bias=use_bias, mode=conv_padding)]
             else:
                 layers.append(upsampling(upsample, channels, channels // 2, 3, use_bias))
             layers += [norm(channels // 2), nn.ReLU(True)]
@@ -273,10 +308,11 @@ class UnetSkipBlock(nn.Module):
         use_bias: bool,
         dropout: float = 0.0,
         upsample: Upsample = "transpose",
+        conv_padding: ConvPadding = "zeros",
     ) -> None:
         super().__init__()
         self.outermost = outermost
-        down = nn.Conv2d(in_channels or outer, inner, 4, stride=2, padding=1, bias=use_bias)
+        down = conv2d(in_channels or outer, inner, 4, stride=2, padding=1, bias=use_bias, mode=conv_padding)
         if outermost:  # the tanh is applied by the generator, after the optional global skip
             layers = [down, submodule, nn.ReLU(True), upsampling(upsample, inner * 2, outer, 4, True)]
         elif submodule is None:  # innermost
@@ -315,9 +351,10 @@ class UnetGenerator(Generator):
         dropout: float = 0.0,
         upsample: Upsample = "transpose",
         global_skip: bool = False,
+        conv_padding: ConvPadding = "zeros",
     ) -> None:
         super().__init__(global_skip, side_multiple=2**num_downs, min_side=2**num_downs)
-        common = dict(norm=norm or instance_norm(), use_bias=use_bias, upsample=upsample)
+        common = dict(norm=norm or instance_norm(), use_bias=use_bias, upsample=upsample, conv_padding=conv_padding)
         block = UnetSkipBlock(ngf * 8, ngf * 8, **common)  # type: ignore[arg-type]
         for _ in range(num_downs - 5):  # the deepest levels stay at 8 * ngf channels
             block = UnetSkipBlock(ngf * 8, ngf * 8, submodule=block, dropout=dropout, **common)  # type: ignore[arg-type]
