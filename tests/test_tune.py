@@ -14,7 +14,7 @@ import torch
 from stylecycle.cli import main
 from stylecycle.errors import ConfigError
 from stylecycle.training.trainer import Trainer
-from stylecycle.tune import STUDY_FILE, STUDY_NAME, Param, Search, parse_param, read_space
+from stylecycle.tune import STUDY_FILE, STUDY_NAME, Param, Search, parse_param, read_space, with_params
 
 TINY = [
     "--size",
@@ -108,6 +108,16 @@ def test_a_two_trial_random_search_writes_a_best_config_that_train_accepts(demo_
     stored = torch.load(tmp_path / "best" / "checkpoints" / "step_00000001.pt", weights_only=True)["config"]
     assert stored["optim"]["lr"] == pytest.approx(study.best_params["optim.lr"])
     assert stored["model"]["ngf"] == 4 and stored["data"]["root"] == str(demo_root)
+
+
+def test_a_trial_of_a_searched_model_or_recipe_gets_its_defaults_as_train_would_give_them():
+    fastcut = with_params({"train": {"recipe": "fast"}}, {"model.method": "fastcut"}, max_steps=2)
+    assert (fastcut.loss.lambda_nce, fastcut.loss.nce_idt, fastcut.loss.flip_equivariance) == (10.0, False, True)
+    assert fastcut.model.colour_lut and fastcut.train.max_steps == 2  # the recipe's, and the train option set
+    typed = with_params({"loss": {"lambda_nce": 3.0}}, {"model.method": "fastcut"})
+    assert typed.loss.lambda_nce == 3.0  # an option typed still wins over the method's default
+    paper = with_params({"model": {"ngf": 8}}, {"train.recipe": "paper"})
+    assert (paper.model.ngf, paper.model.global_skip, paper.data.size) == (8, False, 256)
 
 
 def test_a_grid_search_runs_every_point_once(demo_root, tmp_path):

@@ -297,8 +297,7 @@ def run_evaluate(args: argparse.Namespace) -> None:
 def run_tune(args: argparse.Namespace) -> None:
     from .tune import tune
 
-    base = Config.from_recipe(given_options(args))
-    study, paths = tune(base, TuneConfig(**section_values(args, "tune")))
+    study, paths = tune(given_options(args), TuneConfig(**section_values(args, "tune")))
     print(paths["summary"].read_text(), end="")
     print(
         f"best: trial {study.best_trial.number}, {study.best_trial.value:.4g}; config {paths['best']}; "

@@ -214,23 +214,28 @@ class Validation:
             generator.train()
 
 
-def with_params(base: Config, params: dict[str, Any], **train: Any) -> Config:
-    """``base`` with a trial's parameters (named ``section.field``) and some train options set."""
-    overrides: dict[str, dict[str, Any]] = {"train": dict(train)}
-    for name, value in params.items():
+def with_params(given: dict[str, dict[str, Any]], params: dict[str, Any], **train: Any) -> Config:
+    """The config of a trial: the options given, with its parameters (named ``section.field``)
+    and some train options over them, on the defaults of the recipe and the method they name, as
+    `train` builds it: a trial of ``--model fastcut`` is FastCUT with FastCUT's weights, and one
+    of ``--recipe paper`` has the paper's networks, not only the recipe's name."""
+    options = {section: dict(values) for section, values in given.items()}
+    for name, value in [*params.items(), *((f"train.{k}", v) for k, v in train.items())]:
         section, fname = name.split(".")
-        overrides.setdefault(section, {})[fname] = value
-    return base.updated(overrides)
+        options.setdefault(section, {})[fname] = value
+    return Config.from_recipe(options)
 
 
 class Search:
     """One study: its storage, sampler and pruner, the objective, and the files it ends with."""
 
-    def __init__(self, base: Config, tune: TuneConfig) -> None:
+    def __init__(self, given: dict[str, dict[str, Any]], tune: TuneConfig) -> None:
+        """``given``: the training options typed ({section: {field: value}}); each trial's config
+        is built from them as `train` would (:func:`with_params`)."""
         self.optuna = import_optuna()
-        self.base, self.tune = base, tune.validate()
+        self.given, self.tune = given, tune.validate()
         self.space = search_space(tune)
-        base.validate()
+        self.base = base = Config.from_recipe(given).validate()
         self.folder = Path(base.train.run_dir)  # type: ignore[arg-type]
         self.validation = Validation(tune, base.data.root)
 
@@ -282,7 +287,7 @@ class Search:
         run_dir = self.folder / "trials" / f"trial_{trial.number:04d}"
         try:
             trainer = Trainer(
-                with_params(self.base, params, run_dir=run_dir, resume=None, max_steps=self.tune.trial_steps, save_every=0, keep_last=1)
+                with_params(self.given, params, run_dir=run_dir, resume=None, max_steps=self.tune.trial_steps, save_every=0, keep_last=1)
             )
         except ConfigError:  # parameters that do not go together (a failed trial, not one to retry)
             trial.set_user_attr("interrupted", False)
@@ -348,7 +353,7 @@ class Search:
             tmp.write_text(summary_table(study, self.space, self.tune.objective, self.validation.baseline))
         best = study.best_trial
         write_config_file(
-            with_params(self.base, best.params, run_dir=None, resume=None),
+            with_params(self.given, best.params, run_dir=None, resume=None),
             paths["best"],
             header=(
                 f"The best of {len(complete)} finished trials of `stylecycle tune` in {self.folder}: trial {best.number}, "
@@ -395,8 +400,8 @@ def summary_table(study: optuna.Study, space: list[Param], objective: str, basel
     return "\n".join(lines) + "\n"
 
 
-def tune(base: Config, tune_config: TuneConfig) -> tuple[optuna.Study, dict[str, Path]]:
-    """Run (or continue) the search and write its results."""
-    search = Search(base, tune_config)
+def tune(given: dict[str, dict[str, Any]], tune_config: TuneConfig) -> tuple[optuna.Study, dict[str, Path]]:
+    """Run (or continue) the search over the training options ``given`` and write its results."""
+    search = Search(given, tune_config)
     study = search.run()
     return study, search.write_results(study)
