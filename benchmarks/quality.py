@@ -36,13 +36,10 @@ def on(base: dict[str, dict[str, Any]], **sections: dict[str, Any]) -> dict[str,
     return {name: {**base.get(name, {}), **sections.get(name, {})} for name in {*base, *sections}}
 
 
-# --recipe fast until it took --lambda-cycle 3: fast_frozen, fast_ema, fast_cycle3 and fast_reflect were measured on it.
-FAST_CYCLE10 = {"train": {"recipe": "fast"}, "loss": {"lambda_cycle": 10.0}}
-
 # name: the options it trains with, {section: {field: value}}
 CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     "preview": {"train": {"recipe": "preview"}},
-    "fast": {"train": {"recipe": "fast"}},  # the default recipe
+    "fast": {"train": {"recipe": "fast"}},  # transfer_no_colour_first, named
     "preview_ema": {"train": {"recipe": "preview"}, "optim": {"ema": 0.99}},
     "paper_at_96px": {"train": {"recipe": "paper"}, "data": {"size": 96, "load_size": 112}},
     "lut": {"train": {"recipe": "preview"}, "model": {"generator": "lut"}},
@@ -68,20 +65,18 @@ CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
         "model": {"method": "cut", "colour_lut": True, "antialias": True, "colour_init": "transfer"},
     },
     # The colour tables held at the transfer (--colour-lr 0): the networks learn the rest around it.
-    "fast_frozen": on(FAST_CYCLE10, optim={"colour_lr": 0.0}),
+    "fast_frozen": {"train": {"recipe": "fast"}, "optim": {"colour_lr": 0.0}},
     "transfer_cut_frozen": {
         "train": {"recipe": "preview"},
         "model": {"method": "cut", "colour_lut": True, "antialias": True, "colour_init": "transfer"},
         "optim": {"colour_lr": 0.0},
     },
     # An average of the generators' weights: longer runs move around their equilibrium with the discriminators.
-    "fast_ema": on(FAST_CYCLE10, optim={"ema": 0.999}),
-    # A weaker cycle leaves the networks freer to flatten regions and draw lines, which no cycle can undo exactly
-    # (fast's own since it won here: the same as fast now).
-    "fast_cycle3": on(FAST_CYCLE10, loss={"lambda_cycle": 3.0}),
-    "fast_cycle10": FAST_CYCLE10,
+    "fast_ema": {"train": {"recipe": "fast"}, "optim": {"ema": 0.999}},
+    # A weaker cycle leaves the networks freer to flatten regions and draw lines, which no cycle can undo exactly.
+    "fast_cycle3": {"train": {"recipe": "fast"}, "loss": {"lambda_cycle": 3.0}},
     # Down- and upsampling convolutions padded by reflection: the networks cannot find the border to paint a band along it.
-    "fast_reflect": on(FAST_CYCLE10, model={"conv_padding": "reflect"}),
+    "fast_reflect": {"train": {"recipe": "fast"}, "model": {"conv_padding": "reflect"}},
     "colour_first_small": {
         "train": {"recipe": "preview"},
         "model": {"colour_lut": True, "ngf": 16, "n_blocks": 3},

@@ -138,7 +138,7 @@ def help_text(capsys, argv: list[str]) -> str:
     return " ".join(capsys.readouterr().out.split())
 
 
-@pytest.mark.parametrize("recipe, lambda_cycle, identity", [(None, "3.0", "0.0"), ("paper", "10.0", "0.5"), ("seed", "1.0", "0.0")])
+@pytest.mark.parametrize("recipe, lambda_cycle, identity", [(None, "10.0", "0.0"), ("paper", "10.0", "0.5"), ("seed", "1.0", "0.0")])
 def test_help_shows_the_defaults_of_the_recipe_asked_for(capsys, recipe, lambda_cycle, identity):
     text = help_text(capsys, ["train", *(["--recipe", recipe] if recipe else []), "--help"])
     assert f"weight of the cycle-consistency loss (both directions) (default: {lambda_cycle})" in text

@@ -47,13 +47,8 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     # at 5 minutes on all three of its styles, over two seeds (benchmarks/quality.py,
     # docs/benchmarks.md): preview's networks, anti-aliased (no checkerboards), with a colour
     # look-up table in front that starts from the colour transfer between the two folders and
-    # trains with the networks from the first step, and a cycle of weight 3 rather than 10, which
-    # leaves the networks freer to change the picture.
-    "fast": {
-        **PREVIEW,
-        "model": {**PREVIEW["model"], "colour_lut": True, "antialias": True, "colour_init": "transfer"},
-        "loss": {**PREVIEW["loss"], "lambda_cycle": 3.0},
-    },
+    # trains with the networks from the first step.
+    "fast": {**PREVIEW, "model": {**PREVIEW["model"], "colour_lut": True, "antialias": True, "colour_init": "transfer"}},
     "cut": CUT,
     "fastcut": {"model": {**CUT["model"], "method": "fastcut"}, "train": {"epochs": 150, "decay_epochs": 50}},
     # `stylecycle distill`'s student: the fastest measured (benchmarks/distill.py --speed: 15.7x the
