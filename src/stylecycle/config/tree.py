@@ -145,7 +145,8 @@ class ModelConfig:
     conv_padding: ConvPadding = option(
         "zeros",
         "how the generators' down- and upsampling convolutions pad: with zeros (the reference networks), or by "
-        "reflection, so that no layer can tell where the picture ends and paint a band along its border",
+        "reflection, so that no layer can tell where the picture ends and paint a band along its border "
+        "(transposed convolutions, --upsample transpose, cannot reflect: use --antialias or --upsample resize-conv)",
     )
     dropout: float = option(0.0, "dropout probability in the generators' residual blocks (resnet) or deep levels (unet)")
     discriminator: DiscriminatorKind = option(
