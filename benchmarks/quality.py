@@ -77,6 +77,8 @@ CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     "fast_cycle3": {"train": {"recipe": "fast"}, "loss": {"lambda_cycle": 3.0}},
     # Down- and upsampling convolutions padded by reflection: the networks cannot find the border to paint a band along it.
     "fast_reflect": {"train": {"recipe": "fast"}, "model": {"conv_padding": "reflect"}},
+    # Edge-preserving patches and edge lines as operators with a few weights that the discriminator sets (--abstraction).
+    "fast_abstraction": {"train": {"recipe": "fast"}, "model": {"abstraction": True}},
     "colour_first_small": {
         "train": {"recipe": "preview"},
         "model": {"colour_lut": True, "ngf": 16, "n_blocks": 3},
@@ -128,6 +130,7 @@ def train_and_score(
         "checkerboard_excess": round(max(over_natural), 2),  # the worst test image's, against CHECKERBOARD_MARGIN
         "border": round(statistics.mean(s["border"] for s in scores), 2),
         "sheet_rows": rows[:SHEET_IMAGES],
+        **({"abstraction": translator.generator.abstraction.describe()} if translator.generator.abstraction is not None else {}),
     }
 
 

@@ -121,3 +121,10 @@ def test_fastcut_computes_the_reference_update_with_and_without_the_flip(demo_ro
 def test_cut_with_a_colour_stage_and_diffaugment_computes_the_reference_update(demo_root, tmp_path, colour_first):
     optim = {"diffaugment": "colour,translation,cutout", "colour_first": colour_first}
     compare_with_reference(demo_root, tmp_path, {"model": {"method": "cut", "colour_lut": True}, "optim": optim})
+
+
+@pytest.mark.parametrize("method", ["cyclegan", "cut"])
+def test_an_abstraction_stage_learns_from_the_discriminator_alone_as_the_reference_has_it(demo_root, tmp_path, method):
+    compare_with_reference(
+        demo_root, tmp_path, {"train": {"recipe": "fast"}, "model": {"method": method, "abstraction": True}, "loss": ASYMMETRIC}
+    )

@@ -19,6 +19,7 @@ from .nn import (
     norm_layer,
     with_spectral_norm,
 )
+from .nn.abstraction import AbstractionStage
 from .nn.colour import ColourTable
 from .nn.generators import Generator, ResnetGenerator, is_resnet
 from .nn.patch_heads import PatchHeads, sample_places
@@ -50,6 +51,9 @@ def build_generator(model: ModelConfig) -> Generator:
     generator = create_generator(model.generator, **options)
     if model.has_colour_stage():
         generator.colour = ColourTable(model.lut_size, norm=options["norm"])
+    if model.abstraction:
+        generator.abstraction = AbstractionStage()
+        generator.pointwise = False  # the lut generator's table alone is; lines and patches see neighbours
     generator = init_weights(generator, model.init, model.init_gain)
     if model.global_skip and model.generator != "lut":
         # Zero the output layer so the skip path alone speaks at first: the generator starts as

@@ -133,6 +133,11 @@ class ModelConfig:
         "what the colour table starts as: the identity, or the colour transfer that carries the A folder's colour "
         "distribution onto the B folder's (optimal transport, computed in seconds before the first step)",
     )
+    abstraction: bool = option(
+        False,
+        "an abstraction stage before the colour table: edge-preserving smoothing into flat patches and dark lines "
+        "along edges, set by a few weights that learn from the discriminator alone (painted, drawn and printed styles)",
+    )
     attention: bool = option(False, "a self-attention block (SAGAN, gated, starting closed) in the middle of the resnet bottleneck")
     upsample: Upsample = option(
         "transpose", "generator upsampling: transposed convolution (the reference), or resize-conv (no checkerboard artefacts)"

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .abstraction import AbstractionStage
 from .attention import SelfAttention
 from .colour import ColourTable
 from .norm import NormLayer, instance_norm
@@ -157,18 +158,27 @@ class Generator(nn.Module):
     def __init__(self, global_skip: bool, side_multiple: int, min_side: int) -> None:
         """Subclasses then set ``self.model``, the network proper; its input sides must be
         multiples of ``side_multiple`` and at least ``min_side``. ``colour``, when set, is a
-        colour stage (:class:`ColourTable`) applied before the network."""
+        colour stage (:class:`ColourTable`) applied before the network; ``abstraction``, when set,
+        an :class:`AbstractionStage` applied before that."""
         super().__init__()
         self.global_skip = global_skip
         self.side_multiple, self.min_side = side_multiple, min_side
         self.skip_limit = SKIP_LIMIT  # an attribute, not a global, so that TorchScript can see it
         self.colour: ColourTable | None = None
+        self.abstraction: AbstractionStage | None = None
         self.network_enabled = True  # off: the colour stage alone translates (training's --colour-first)
         self.pointwise = False
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def stages(self, x: torch.Tensor) -> torch.Tensor:
+        """The stages before the network: abstraction, then colour, where the generator has them."""
+        if self.abstraction is not None:
+            x = self.abstraction(x)
         if self.colour is not None:
             x = self.colour(x)
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stages(x)
         if not self.network_enabled:
             return x
         h, w = x.shape[-2], x.shape[-1]
@@ -281,8 +291,7 @@ class ResnetGenerator(Generator):
         """The activations after each of ``layers`` (indices into ``model``, sorted) on the way
         ``forward`` computes them: the features CUT's PatchNCE compares (its ``encode_only``).
         The network stops after the last of them."""
-        if self.colour is not None:
-            x = self.colour(x)
+        x = self.stages(x)
         x = pad_to_multiple(x, self.side_multiple, self.min_side)
         features = []
         for index, layer in enumerate(self.model[: layers[-1] + 1]):
@@ -373,7 +382,7 @@ class ColourOnlyGenerator(Generator):
         self.pointwise = True  # each output pixel depends on its input pixel alone (and the table): no tiling needed
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x if self.colour is None else self.colour(x)
+        return self.stages(x)
 
 
 GENERATORS: dict[str, Callable[..., Generator]] = {}

@@ -26,6 +26,16 @@ from ..model import ContrastiveTranslation, CycleGAN, Domain, Losses
 from .pool import ImagePool
 
 
+def adversarial_gradients(adversarial: dict[nn.Module, Tensor]) -> list[tuple[nn.Parameter, Tensor]]:
+    """Each generator's abstraction stage's parameters with the gradient of its adversarial loss alone."""
+    pairs = []
+    for generator, loss in adversarial.items():
+        if generator.abstraction is not None:
+            parameters = list(generator.abstraction.parameters())
+            pairs += zip(parameters, torch.autograd.grad(loss, parameters, retain_graph=True))
+    return pairs
+
+
 def reference_cyclegan_update(
     model: CycleGAN,
     opt_g: torch.optim.Optimizer,
@@ -63,7 +73,10 @@ def reference_cyclegan_update(
                     seen = {k: v for k, v in vgg(fake).items() if k in m.style_layers}
                     losses[f"style_{source}"] = w.lambda_style * style_loss(seen, textures)
         opt_g.zero_grad()
+        from_discriminators = adversarial_gradients({m.G_ab: losses["G_ab"], m.G_ba: losses["G_ba"]})
         torch.stack([losses[k] for k in losses if not k.startswith(("D_", "gp_"))]).sum().backward()
+        for parameter, gradient in from_discriminators:  # abstraction stages learn from their discriminator alone
+            parameter.grad = gradient
         opt_g.step()
         m.discriminators().requires_grad_(True)
         return fake_a, fake_b
@@ -111,7 +124,8 @@ def reference_cut_update(
 
     def encode(x: Tensor) -> list[Tensor]:  # netG(x, nce_layers, encode_only=True)
         g = m.G_ab
-        feat = g.colour(x) if g.colour is not None else x
+        feat = g.abstraction(x) if g.abstraction is not None else x
+        feat = g.colour(feat) if g.colour is not None else feat
         feats = []
         for layer_id, layer in enumerate(g.model):
             feat = layer(feat)
@@ -173,7 +187,10 @@ def reference_cut_update(
         else:
             losses["NCE_a"] = loss_nce
             loss_g = loss_g + loss_nce
+    from_discriminator = adversarial_gradients({m.G_ab: losses["G_ab"]})
     loss_g.backward()
+    for parameter, gradient in from_discriminator:  # the abstraction stage learns from the discriminator alone
+        parameter.grad = gradient
     opt_g.step()
     m.D_b.requires_grad_(True)
     return {name: loss.detach() for name, loss in losses.items()}

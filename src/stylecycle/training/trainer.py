@@ -362,6 +362,9 @@ class Trainer:
                 log.info("weights identical across %d ranks", self.dist.world_size)
             if self.unreadable:
                 log.warning("%d files became unreadable during training and were skipped", len(self.unreadable))
+            for name, generator in self.model.translators().items():
+                if generator.abstraction is not None:
+                    log.info("%s's abstraction stage: %s", name, generator.abstraction.describe())
             log.info("finished after %d steps; checkpoint %s", self.step, final)
             return final
         finally:

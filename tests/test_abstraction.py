@@ -1,0 +1,82 @@
+"""The abstraction stage (--abstraction): edge-preserving patches and edge lines, with a few learnable weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import tiny_config
+from stylecycle.cli import main
+from stylecycle.config import ModelConfig
+from stylecycle.data.demo import build_demo_dataset
+from stylecycle.inference import Translator
+from stylecycle.model import build_generator
+from stylecycle.nn.abstraction import AbstractionStage, kuwahara
+from stylecycle.training.trainer import Trainer
+
+
+def step_edge_with_texture(height: int = 32, width: int = 32) -> torch.Tensor:
+    """Dark on the left, bright on the right, both covered in fine noise."""
+    torch.manual_seed(0)
+    image = torch.full((1, 3, height, width), -0.5)
+    image[..., width // 2 :] = 0.5
+    return image + 0.1 * torch.randn_like(image)
+
+
+def test_kuwahara_flattens_texture_and_keeps_the_edge_sharp():
+    image = step_edge_with_texture()
+    flat = kuwahara(image, 4)
+    left, right = flat[..., 4:-4, 4:12], flat[..., 4:-4, 20:28]
+    assert left.std() < 0.3 * image[..., 4:-4, 4:12].std() and right.std() < 0.3 * image[..., 4:-4, 20:28].std()
+    # either side of the edge keeps its own level: no blur across it
+    assert flat[..., 15].mean() < -0.4 and flat[..., 16].mean() > 0.4
+
+
+def test_a_new_stage_is_nearly_the_identity():
+    image = torch.linspace(-0.8, 0.8, 48).view(1, 1, 1, 48).expand(1, 3, 48, 48)  # a smooth ramp: nothing to flatten or ink
+    assert (AbstractionStage()(image) - image).abs().max() < 0.02
+
+
+def test_lines_darken_the_edges_and_leave_flat_regions_alone():
+    stage = AbstractionStage()
+    with torch.no_grad():
+        stage.strength.fill_(5.0 / stage.gain)  # full strength
+    image = step_edge_with_texture() * 0.0 + torch.where(torch.arange(32) < 16, -0.5, 0.5)  # a clean step
+    out = stage(image)
+    assert out[..., 15:17].mean() < -0.9  # both sides of the step turn black
+    assert torch.allclose(out[..., 4:10], image[..., 4:10], atol=1e-3) and torch.allclose(out[..., 22:28], image[..., 22:28], atol=1e-3)
+
+
+def test_the_adversarial_loss_can_move_every_weight_of_the_stage():
+    generator = build_generator(ModelConfig(ngf=4, n_blocks=1, abstraction=True))
+    generator(step_edge_with_texture()).mean().backward()
+    assert generator.abstraction is not None
+    assert all(parameter.grad is not None and parameter.grad.abs().sum() > 0 for parameter in generator.abstraction.parameters())
+
+
+@pytest.mark.parametrize("model", [{"abstraction": True}, {"generator": "lut", "n_blocks": None, "abstraction": True}])
+def test_a_model_with_the_stage_trains_translates_tiles_and_exports_to_onnx(tmp_path, model):
+    import onnxruntime
+
+    data = build_demo_dataset(tmp_path / "data", train_per_domain=2, side=32)
+    config = tiny_config(data, tmp_path / "run", max_steps=2)
+    for field, value in model.items():
+        setattr(config.model, field, value)
+    checkpoint = Trainer(config).run()
+    translator = Translator.from_checkpoint(checkpoint, device="cpu", precision="fp32")
+    assert translator.generator.abstraction is not None and not translator.generator.pointwise
+    # Tiles overlap by more than the stage's reach: no seams, only the feathered blend's trace of
+    # each tile's own border. (The network is switched off for this: a two-step network's
+    # InstanceNorm differs between tiles by itself.)
+    translator.generator.network_enabled = False
+    image = torch.rand(3, 150, 200) * 2 - 1
+    whole = translator.translate(image)
+    tiled = Translator(translator.generator, "cpu", "fp32", max_pixels=64 * 64, tile=96, overlap=24).translate(image)
+    assert (tiled - whole).abs().max() < 0.02
+    translator.generator.network_enabled = True
+    assert main(["export", "--checkpoint", str(checkpoint), "--format", "onnx", "--output", str(tmp_path / "g.onnx")]) == 0
+    session = onnxruntime.InferenceSession(str(tmp_path / "g.onnx"), providers=["CPUExecutionProvider"])
+    for height, width in ((37, 91), (128, 96)):
+        image = torch.rand(1, 3, height, width) * 2 - 1
+        theirs = torch.from_numpy(session.run(None, {"image": image.numpy()})[0])
+        assert (translator.translate(image) - theirs).abs().max().item() <= 1e-4
