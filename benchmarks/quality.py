@@ -36,10 +36,11 @@ def on(base: dict[str, dict[str, Any]], **sections: dict[str, Any]) -> dict[str,
     return {name: {**base.get(name, {}), **sections.get(name, {})} for name in {*base, *sections}}
 
 
-# name: the options it trains with, {section: {field: value}}
+# name: the options it trains with, {section: {field: value}}. The candidates named fast_* with
+# "abstraction": False were measured on --recipe fast before it took --abstraction.
 CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     "preview": {"train": {"recipe": "preview"}},
-    "fast": {"train": {"recipe": "fast"}},  # transfer_no_colour_first, named
+    "fast": {"train": {"recipe": "fast"}},  # fast_abstraction, named
     "preview_ema": {"train": {"recipe": "preview"}, "optim": {"ema": 0.99}},
     "paper_at_96px": {"train": {"recipe": "paper"}, "data": {"size": 96, "load_size": 112}},
     "lut": {"train": {"recipe": "preview"}, "model": {"generator": "lut"}},
@@ -65,18 +66,18 @@ CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
         "model": {"method": "cut", "colour_lut": True, "antialias": True, "colour_init": "transfer"},
     },
     # The colour tables held at the transfer (--colour-lr 0): the networks learn the rest around it.
-    "fast_frozen": {"train": {"recipe": "fast"}, "optim": {"colour_lr": 0.0}},
+    "fast_frozen": {"train": {"recipe": "fast"}, "model": {"abstraction": False}, "optim": {"colour_lr": 0.0}},
     "transfer_cut_frozen": {
         "train": {"recipe": "preview"},
         "model": {"method": "cut", "colour_lut": True, "antialias": True, "colour_init": "transfer"},
         "optim": {"colour_lr": 0.0},
     },
     # An average of the generators' weights: longer runs move around their equilibrium with the discriminators.
-    "fast_ema": {"train": {"recipe": "fast"}, "optim": {"ema": 0.999}},
+    "fast_ema": {"train": {"recipe": "fast"}, "model": {"abstraction": False}, "optim": {"ema": 0.999}},
     # A weaker cycle leaves the networks freer to flatten regions and draw lines, which no cycle can undo exactly.
-    "fast_cycle3": {"train": {"recipe": "fast"}, "loss": {"lambda_cycle": 3.0}},
+    "fast_cycle3": {"train": {"recipe": "fast"}, "model": {"abstraction": False}, "loss": {"lambda_cycle": 3.0}},
     # Down- and upsampling convolutions padded by reflection: the networks cannot find the border to paint a band along it.
-    "fast_reflect": {"train": {"recipe": "fast"}, "model": {"conv_padding": "reflect"}},
+    "fast_reflect": {"train": {"recipe": "fast"}, "model": {"abstraction": False, "conv_padding": "reflect"}},
     # Edge-preserving patches and edge lines as operators with a few weights that the discriminator sets (--abstraction).
     "fast_abstraction": {"train": {"recipe": "fast"}, "model": {"abstraction": True}},
     "colour_first_small": {

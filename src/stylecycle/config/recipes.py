@@ -44,11 +44,14 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "preview": PREVIEW,
     # The default, `make demo`'s and the web page's "fast preview": the quality benchmark's best
-    # at 5 minutes on all three of its styles, over two seeds (benchmarks/quality.py,
-    # docs/benchmarks.md): preview's networks, anti-aliased (no checkerboards), with a colour
-    # look-up table in front that starts from the colour transfer between the two folders and
-    # trains with the networks from the first step.
-    "fast": {**PREVIEW, "model": {**PREVIEW["model"], "colour_lut": True, "antialias": True, "colour_init": "transfer"}},
+    # at 5 and 20 minutes, over two seeds (benchmarks/quality.py, docs/benchmarks.md): preview's
+    # networks, anti-aliased (no checkerboards), behind an abstraction stage (patches and lines,
+    # set by the discriminator) and a colour look-up table that starts from the colour transfer
+    # between the two folders and trains with the networks from the first step.
+    "fast": {
+        **PREVIEW,
+        "model": {**PREVIEW["model"], "colour_lut": True, "antialias": True, "colour_init": "transfer", "abstraction": True},
+    },
     "cut": CUT,
     "fastcut": {"model": {**CUT["model"], "method": "fastcut"}, "train": {"epochs": 150, "decay_epochs": 50}},
     # `stylecycle distill`'s student: the fastest measured (benchmarks/distill.py --speed: 15.7x the

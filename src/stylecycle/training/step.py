@@ -147,7 +147,7 @@ def cyclegan_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
     m, w = u.model, u.model.loss
     assert isinstance(m, CycleGAN)
 
-    def round_trip(source: Domain, real: Tensor, there: Net, back: Net, judge: Net, other: Tensor) -> tuple[Losses, Tensor, Gradients]:
+    def round_trip(source: Domain, real: Tensor, there: Net, back: Net, judge: Net, other: Tensor) -> tuple[Gradients, Losses, Tensor]:
         """A → B must fool D_b and come back through B → A; B images must pass A → B unchanged."""
         to = "b" if source == "a" else "a"
         with u.autocast():
@@ -164,8 +164,7 @@ def cyclegan_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
                     losses[f"perceptual_{source}"] = w.lambda_perceptual * m.perceptual_loss(seen, real)
                 if w.lambda_style > 0:  # take on the textures of the target domain's images
                     losses[f"style_{source}"] = w.lambda_style * m.style_loss(seen, other)
-        stage = u.discriminator_alone(there, losses[f"G_{source}{to}"])
-        return u.backward(losses), fake, stage
+        return u.discriminator_alone(there, losses[f"G_{source}{to}"]), u.backward(losses), fake  # in this order: backward frees the graph
 
     def judge(domain: Domain, real: Tensor, fake: Tensor, discriminator: nn.Module) -> Losses:
         """Real images against fakes drawn partly from the pool of past ones."""
@@ -180,7 +179,7 @@ def cyclegan_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
     def generators_step() -> tuple[Losses, bool, Tensor, Tensor]:
         m.discriminators().requires_grad_(False)  # their gradients would be thrown away
         u.opt_g.zero_grad(set_to_none=True)
-        (from_a, fake_b, stage_ab), (from_b, fake_a, stage_ba) = u.halves.run(
+        (stage_ab, from_a, fake_b), (stage_ba, from_b, fake_a) = u.halves.run(
             lambda: round_trip("a", real_a, m.G_ab, m.G_ba, m.D_b, real_b),
             lambda: round_trip("b", real_b, m.G_ba, m.G_ab, m.D_a, real_a),
         )
