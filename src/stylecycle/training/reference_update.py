@@ -28,10 +28,11 @@ from .pool import ImagePool
 
 def adversarial_gradients(adversarial: dict[nn.Module, Tensor]) -> list[tuple[nn.Parameter, Tensor]]:
     """Each generator's abstraction stage's parameters with the gradient of its adversarial loss alone."""
-    pairs = []
+    pairs: list[tuple[nn.Parameter, Tensor]] = []
     for generator, loss in adversarial.items():
-        if generator.abstraction is not None:
-            parameters = list(generator.abstraction.parameters())
+        stage = generator.abstraction
+        if isinstance(stage, nn.Module):
+            parameters = list(stage.parameters())
             pairs += zip(parameters, torch.autograd.grad(loss, parameters, retain_graph=True))
     return pairs
 
