@@ -10,6 +10,8 @@ import torchvision
 
 from stylecycle.config import Config, DataConfig, ModelConfig, OptimConfig, TrainConfig
 from stylecycle.data.demo import build_demo_dataset
+from stylecycle.inference import Translator
+from stylecycle.training.trainer import Trainer
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +39,29 @@ def tiny_config(data_root: Path, run_dir: Path, **train: object) -> Config:
         optim=OptimConfig(),
         train=TrainConfig(**{"run_dir": run_dir, "device": "cpu", "precision": "fp32", "sample_every": 0, **train}),  # type: ignore[arg-type]
     )
+
+
+def trained_tiny_model(tmp_path: Path, **model: object) -> tuple[Path, Translator]:
+    """The checkpoint of a two-step run of tiny_config with ``model``'s fields, and its translator."""
+    config = tiny_config(build_demo_dataset(tmp_path / "data", train_per_domain=2, side=32), tmp_path / "run", max_steps=2)
+    for field, value in model.items():
+        setattr(config.model, field, value)
+    checkpoint = Trainer(config).run()
+    return checkpoint, Translator.from_checkpoint(checkpoint, device="cpu", precision="fp32")
+
+
+def assert_onnx_export_matches(checkpoint: Path, translator: Translator, tmp_path: Path) -> None:
+    """``stylecycle export --format onnx`` of ``checkpoint`` translates as ``translator`` does, at odd sizes too."""
+    import onnxruntime
+
+    from stylecycle.cli import main
+
+    assert main(["export", "--checkpoint", str(checkpoint), "--format", "onnx", "--output", str(tmp_path / "g.onnx")]) == 0
+    session = onnxruntime.InferenceSession(str(tmp_path / "g.onnx"), providers=["CPUExecutionProvider"])
+    for height, width in ((37, 91), (128, 96)):
+        image = torch.rand(1, 3, height, width) * 2 - 1
+        theirs = torch.from_numpy(session.run(None, {"image": image.numpy()})[0])
+        assert (translator.translate(image) - theirs).abs().max().item() <= 1e-4
 
 
 @pytest.fixture(scope="session")

@@ -5,14 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import tiny_config
-from stylecycle.cli import main
+from conftest import assert_onnx_export_matches, trained_tiny_model
 from stylecycle.config import ModelConfig
-from stylecycle.data.demo import build_demo_dataset
 from stylecycle.inference import Translator
 from stylecycle.model import build_generator
 from stylecycle.nn.abstraction import AbstractionStage, kuwahara
-from stylecycle.training.trainer import Trainer
 
 
 def step_edge_with_texture(height: int = 32, width: int = 32) -> torch.Tensor:
@@ -56,14 +53,7 @@ def test_the_adversarial_loss_can_move_every_weight_of_the_stage():
 
 @pytest.mark.parametrize("model", [{"abstraction": True}, {"generator": "lut", "n_blocks": None, "abstraction": True}])
 def test_a_model_with_the_stage_trains_translates_tiles_and_exports_to_onnx(tmp_path, model):
-    import onnxruntime
-
-    data = build_demo_dataset(tmp_path / "data", train_per_domain=2, side=32)
-    config = tiny_config(data, tmp_path / "run", max_steps=2)
-    for field, value in model.items():
-        setattr(config.model, field, value)
-    checkpoint = Trainer(config).run()
-    translator = Translator.from_checkpoint(checkpoint, device="cpu", precision="fp32")
+    checkpoint, translator = trained_tiny_model(tmp_path, **model)
     assert translator.generator.abstraction is not None and not translator.generator.pointwise
     # Tiles overlap by more than the stage's reach: no seams, only the feathered blend's trace of
     # each tile's own border. (The network is switched off for this: a two-step network's
@@ -74,9 +64,4 @@ def test_a_model_with_the_stage_trains_translates_tiles_and_exports_to_onnx(tmp_
     tiled = Translator(translator.generator, "cpu", "fp32", max_pixels=64 * 64, tile=96, overlap=24).translate(image)
     assert (tiled - whole).abs().max() < 0.02
     translator.generator.network_enabled = True
-    assert main(["export", "--checkpoint", str(checkpoint), "--format", "onnx", "--output", str(tmp_path / "g.onnx")]) == 0
-    session = onnxruntime.InferenceSession(str(tmp_path / "g.onnx"), providers=["CPUExecutionProvider"])
-    for height, width in ((37, 91), (128, 96)):
-        image = torch.rand(1, 3, height, width) * 2 - 1
-        theirs = torch.from_numpy(session.run(None, {"image": image.numpy()})[0])
-        assert (translator.translate(image) - theirs).abs().max().item() <= 1e-4
+    assert_onnx_export_matches(checkpoint, translator, tmp_path)

@@ -7,8 +7,7 @@ import torch
 from PIL import Image
 from skimage import data
 
-from conftest import tiny_config
-from stylecycle.cli import main
+from conftest import assert_onnx_export_matches, tiny_config, trained_tiny_model
 from stylecycle.config import ModelConfig
 from stylecycle.data.demo import build_demo_dataset
 from stylecycle.data.io import pil_to_tensor
@@ -83,21 +82,9 @@ def test_a_colour_table_alone_translates_any_size_in_one_pass(monkeypatch):
 
 @pytest.mark.parametrize("model", [{"generator": "lut", "n_blocks": None}, {"colour_lut": True, "lut_size": 9}])
 def test_a_colour_model_trains_translates_and_exports_to_onnx(tmp_path, model):
-    import onnxruntime
-
-    data = build_demo_dataset(tmp_path / "data", train_per_domain=2, side=32)
-    config = tiny_config(data, tmp_path / "run", max_steps=2)
-    for field, value in model.items():
-        setattr(config.model, field, value)
-    checkpoint = Trainer(config).run()
-    translator = Translator.from_checkpoint(checkpoint, device="cpu", precision="fp32")
-    assert translator.generator.colour is not None and translator.generator.colour.size == config.model.lut_size
-    assert main(["export", "--checkpoint", str(checkpoint), "--format", "onnx", "--output", str(tmp_path / "g.onnx")]) == 0
-    session = onnxruntime.InferenceSession(str(tmp_path / "g.onnx"), providers=["CPUExecutionProvider"])
-    for height, width in ((37, 91), (128, 96)):
-        image = torch.rand(1, 3, height, width) * 2 - 1
-        theirs = torch.from_numpy(session.run(None, {"image": image.numpy()})[0])
-        assert (translator.translate(image) - theirs).abs().max().item() <= 1e-4
+    checkpoint, translator = trained_tiny_model(tmp_path, **model)
+    assert translator.generator.colour is not None and translator.generator.colour.size == model.get("lut_size", ModelConfig().lut_size)
+    assert_onnx_export_matches(checkpoint, translator, tmp_path)
 
 
 def test_colour_first_trains_only_the_colour_stages_for_that_fraction_of_the_run(tmp_path):
