@@ -12,7 +12,9 @@ untouched photo, and SSIM) as translated by:
   table, a grade, any colour-only model — scores higher; it needs the answers, so no model gets it;
 - ``spatial steps + colour transfer``: the style's own spatial steps (its patches and lines,
   exactly as its filter draws them), coloured by the transfer. A model that learned the spatial
-  half perfectly but the colours only as well as the transfer would score this.
+  half perfectly but the colours only as well as the transfer would score this;
+- ``patches, no lines + colour transfer``: the same without the style's lines (the grade has
+  none): what its lines are worth.
 
     python benchmarks/headroom.py --output benchmarks/results/headroom
 """
@@ -69,22 +71,28 @@ def best_colour_mapping(photos: list[np.ndarray], truths: list[np.ndarray]) -> l
     return [table[cell] for cell in cells]
 
 
-def poster_steps(photo: Image.Image, colour: Colour) -> np.ndarray:
+def poster_steps(photo: Image.Image, colour: Colour, lines: bool) -> np.ndarray:
     patches = poster_patches(photo)
-    return colour(to_array(patches)) * poster_ink(patches)
+    coloured = colour(to_array(patches))
+    return coloured * poster_ink(patches) if lines else coloured
 
 
-def grade_steps(photo: Image.Image, colour: Colour) -> np.ndarray:
-    return colour(self_guided(to_array(photo)))
+def grade_steps(photo: Image.Image, colour: Colour, lines: bool) -> np.ndarray:
+    return colour(self_guided(to_array(photo)))  # the grade draws no lines
 
 
-def paint_steps(photo: Image.Image, colour: Colour) -> np.ndarray:
+def paint_steps(photo: Image.Image, colour: Colour, lines: bool) -> np.ndarray:
     painted = colour(kuwahara(to_array(photo), 6))
-    return painted * outline(painted)
+    return painted * outline(painted) if lines else painted
 
 
-# Each style's spatial steps (from data.styles), with ``colour`` in place of its colour steps.
-SPATIAL_STEPS: dict[str, Callable[[Image.Image, Colour], np.ndarray]] = {"poster": poster_steps, "grade": grade_steps, "paint": paint_steps}
+# Each style's spatial steps (from data.styles), with ``colour`` in place of its colour steps,
+# and its lines drawn or left out.
+SPATIAL_STEPS: dict[str, Callable[[Image.Image, Colour, bool], np.ndarray]] = {
+    "poster": poster_steps,
+    "grade": grade_steps,
+    "paint": paint_steps,
+}
 
 
 def scored(translations: list[np.ndarray], truths: list[Image.Image]) -> dict[str, float]:
@@ -100,7 +108,8 @@ def headroom(style: str, data_root: Path) -> dict[str, dict[str, float]]:
         "untouched photo": scored(arrays, truths),
         "colour transfer": scored([colour(x) for x in arrays], truths),
         "best colour mapping": scored(best_colour_mapping(arrays, [to_array(t) for t in truths]), truths),
-        "spatial steps + colour transfer": scored([SPATIAL_STEPS[style](p, colour) for p in photos], truths),
+        "patches, no lines + colour transfer": scored([SPATIAL_STEPS[style](p, colour, False) for p in photos], truths),
+        "spatial steps + colour transfer": scored([SPATIAL_STEPS[style](p, colour, True) for p in photos], truths),
     }
 
 
