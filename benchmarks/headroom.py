@@ -71,24 +71,23 @@ def best_colour_mapping(photos: list[np.ndarray], truths: list[np.ndarray]) -> l
     return [table[cell] for cell in cells]
 
 
-def poster_steps(photo: Image.Image, colour: Colour, lines: bool) -> np.ndarray:
+def poster_steps(photo: Image.Image, colour: Colour) -> tuple[np.ndarray, np.ndarray]:
     patches = poster_patches(photo)
-    coloured = colour(to_array(patches))
-    return coloured * poster_ink(patches) if lines else coloured
+    return colour(to_array(patches)), poster_ink(patches)
 
 
-def grade_steps(photo: Image.Image, colour: Colour, lines: bool) -> np.ndarray:
-    return colour(self_guided(to_array(photo)))  # the grade draws no lines
+def grade_steps(photo: Image.Image, colour: Colour) -> tuple[np.ndarray, np.ndarray]:
+    return colour(self_guided(to_array(photo))), np.ones((1, 1, 1))  # the grade draws no lines
 
 
-def paint_steps(photo: Image.Image, colour: Colour, lines: bool) -> np.ndarray:
+def paint_steps(photo: Image.Image, colour: Colour) -> tuple[np.ndarray, np.ndarray]:
     painted = colour(kuwahara(to_array(photo), 6))
-    return painted * outline(painted) if lines else painted
+    return painted, outline(painted)
 
 
-# Each style's spatial steps (from data.styles), with ``colour`` in place of its colour steps,
-# and its lines drawn or left out.
-SPATIAL_STEPS: dict[str, Callable[[Image.Image, Colour, bool], np.ndarray]] = {
+# Each style's spatial steps (from data.styles), with ``colour`` in place of its colour steps: its
+# coloured patches, and its lines as the multiplier that draws them on the patches.
+SPATIAL_STEPS: dict[str, Callable[[Image.Image, Colour], tuple[np.ndarray, np.ndarray]]] = {
     "poster": poster_steps,
     "grade": grade_steps,
     "paint": paint_steps,
@@ -104,12 +103,13 @@ def headroom(style: str, data_root: Path) -> dict[str, dict[str, float]]:
     names = [p.name for p in sorted((data_root / "testA").glob("*.png"))]
     photos, truths = [read_pil(data_root / "testA" / n) for n in names], [read_pil(data_root / "testB" / n) for n in names]
     arrays, colour = [to_array(p) for p in photos], colour_transfer(data_root)
+    steps = [SPATIAL_STEPS[style](p, colour) for p in photos]
     return {
         "untouched photo": scored(arrays, truths),
         "colour transfer": scored([colour(x) for x in arrays], truths),
         "best colour mapping": scored(best_colour_mapping(arrays, [to_array(t) for t in truths]), truths),
-        "patches, no lines + colour transfer": scored([SPATIAL_STEPS[style](p, colour, False) for p in photos], truths),
-        "spatial steps + colour transfer": scored([SPATIAL_STEPS[style](p, colour, True) for p in photos], truths),
+        "patches, no lines + colour transfer": scored([patches for patches, _ in steps], truths),
+        "spatial steps + colour transfer": scored([patches * lines for patches, lines in steps], truths),
     }
 
 
