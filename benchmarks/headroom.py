@@ -1,6 +1,5 @@
 """Where the quality benchmark's decibels are: what a colour mapping can score at most, and what
-the styles' spatial half (patches, lines) is worth. No training; about 20 seconds on 2 cores,
-most of it building the three datasets.
+the styles' spatial half (patches, lines) is worth. No training; about a minute on 2 cores.
 
 For each style, the held-out test photographs are scored against their truth (Δ PSNR above the
 untouched photo, and SSIM) as translated by:
@@ -14,7 +13,21 @@ untouched photo, and SSIM) as translated by:
   exactly as its filter draws them), coloured by the transfer. A model that learned the spatial
   half perfectly but the colours only as well as the transfer would score this;
 - ``patches, no lines + colour transfer``: the same without the style's lines (the grade has
-  none): what its lines are worth.
+  none): what its lines are worth;
+- ``stage's patches + best colour mapping``: the abstraction stage's own patches (the photo, or
+  its Kuwahara filter at one of its radii, whichever scores best) under the best colour mapping:
+  what a generator made of that stage and a colour table can score at most, without lines;
+- ``stage's patches + truths' own colour transfer``: the same patches, coloured by the colour
+  transfer from their colours to the test truths' own (the same contents, no pairs): as close as
+  matching colour distributions can come, which is what a model trained without pairs does.
+
+With ``--checkpoint RUN`` (a run trained on the one style of ``--styles``, on the data
+``stylecycle make-benchmark`` builds for it), the run's translation and its generator's parts
+scored apart: its abstraction stage under the best colour mapping, its stage and colour table
+without the network, its colour table alone, and the style's own spatial steps coloured by its
+colour table. Together they say whether a trained model's colours or its spatial half fall short.
+
+    python benchmarks/headroom.py --styles poster --checkpoint runs/poster
 
     python benchmarks/headroom.py --output benchmarks/results/headroom
 """
@@ -38,24 +51,41 @@ from stylecycle.data.demo import build_demo_dataset
 from stylecycle.data.io import pil_to_uint8, read_pil
 from stylecycle.data.styles import STYLES, kuwahara, outline, poster_ink, poster_patches, self_guided, to_array, to_image
 from stylecycle.evaluation import paired_scores
+from stylecycle.inference import Translator
 from stylecycle.model import build_generator
+from stylecycle.nn.abstraction import RADII
+from stylecycle.nn.abstraction import kuwahara as stage_kuwahara
 
 TABLE_SIZE = 17
 Colour = Callable[[np.ndarray], np.ndarray]  # H x W x 3 in [0, 1], recoloured
 
 
-def colour_transfer(data_root: Path) -> Colour:
-    """The untrained colour table that ``--colour-init transfer`` starts from, on the folders' images as they are."""
-    table = build_generator(ModelConfig(generator="lut", lut_size=TABLE_SIZE))
-    images = {domain: [pil_to_uint8(read_pil(p)) for p in sorted((data_root / f"train{domain.upper()}").glob("*.png"))] for domain in "ab"}
-    start_from_transfer({"G_ab": table}, images, seed=0)
+def applied(network: Callable[[torch.Tensor], torch.Tensor]) -> Colour:
+    """``network`` (a [-1, 1] image in, one out: a colour table, a filter) as a function of H x W x 3 arrays in [0, 1]."""
 
     @torch.no_grad()
     def apply(x: np.ndarray) -> np.ndarray:
-        image = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None] * 2 - 1
-        return ((table(image)[0].permute(1, 2, 0) + 1) / 2).numpy()
+        image = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).permute(2, 0, 1)[None] * 2 - 1
+        return ((network(image)[0].permute(1, 2, 0).float() + 1) / 2).clamp(0.0, 1.0).numpy()
 
     return apply
+
+
+def colour_transfer(images_a: list[torch.Tensor], images_b: list[torch.Tensor]) -> Colour:
+    """The untrained colour table that ``--colour-init transfer`` computes between two folders of
+    (uint8, C x H x W) images: what the colour stages start from."""
+    table = build_generator(ModelConfig(generator="lut", lut_size=TABLE_SIZE))
+    start_from_transfer({"G_ab": table}, {"a": images_a, "b": images_b}, seed=0)
+    return applied(table)
+
+
+def as_uint8(x: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)).permute(2, 0, 1)
+
+
+def stage_patches(radius: int) -> Colour:
+    """The abstraction stage's patches (:func:`stylecycle.nn.abstraction.kuwahara`) at one of its radii; 0: the photo."""
+    return (lambda x: x) if radius == 0 else applied(lambda image: stage_kuwahara(image, radius))
 
 
 def best_colour_mapping(photos: list[np.ndarray], truths: list[np.ndarray]) -> list[np.ndarray]:
@@ -99,25 +129,69 @@ def scored(translations: list[np.ndarray], truths: list[Image.Image]) -> dict[st
     return {"psnr": round(statistics.mean(s["psnr"] for s in scores), 2), "ssim": round(statistics.mean(s["ssim"] for s in scores), 3)}
 
 
-def headroom(style: str, data_root: Path) -> dict[str, dict[str, float]]:
+def decomposed(style: str, checkpoint: Path, photos: list[Image.Image], truths: list[Image.Image]) -> dict[str, dict[str, float]]:
+    """A trained run's translation, and its generator's parts scored apart: whether its colours
+    or its spatial half hold it back."""
+    translator = Translator.from_checkpoint(checkpoint, device="cpu")
+    rows = {"trained model": scored([to_array(translator.translate(p)) for p in photos], truths)}
+    generator = translator.generator.float()
+    arrays, true_arrays = [to_array(p) for p in photos], [to_array(t) for t in truths]
+    staged = [applied(generator.abstraction)(x) for x in arrays] if generator.abstraction is not None else arrays
+    rows["its stage + best colour mapping"] = scored(best_colour_mapping(staged, true_arrays), truths)
+    if generator.colour is not None:
+        colour = applied(generator.colour)
+        rows["its stage and colour table, no network"] = scored([colour(x) for x in staged], truths)
+        rows["its colour table alone"] = scored([colour(x) for x in arrays], truths)
+        rows["spatial steps + its colour table"] = scored(
+            [patches * lines for patches, lines in (SPATIAL_STEPS[style](p, colour) for p in photos)], truths
+        )
+    return rows
+
+
+def headroom(style: str, data_root: Path, checkpoint: Path | None = None) -> dict[str, dict[str, float]]:
     names = [p.name for p in sorted((data_root / "testA").glob("*.png"))]
     photos, truths = [read_pil(data_root / "testA" / n) for n in names], [read_pil(data_root / "testB" / n) for n in names]
-    arrays, colour = [to_array(p) for p in photos], colour_transfer(data_root)
+    arrays, true_arrays = [to_array(p) for p in photos], [to_array(t) for t in truths]
+    folders = {d: [pil_to_uint8(read_pil(p)) for p in sorted((data_root / f"train{d.upper()}").glob("*.png"))] for d in "AB"}
+    colour = colour_transfer(folders["A"], folders["B"])
     steps = [SPATIAL_STEPS[style](p, colour) for p in photos]
+    # The stage's own patches at each of its settings (photo or one radius), coloured at best by a
+    # colour mapping and by a colour transfer: the second from the test truths' own colours, which
+    # no model sees, so it is as close as matching colour distributions (without pairs) can come.
+    best_mapped, best_transferred = {"psnr": -np.inf}, {"psnr": -np.inf}
+    for radius in (0, *RADII):
+        patches = [stage_patches(radius)(x) for x in arrays]
+        setting = {"radius": radius}
+        mapped = {**scored(best_colour_mapping(patches, true_arrays), truths), **setting}
+        own = colour_transfer([as_uint8(x) for x in patches], [pil_to_uint8(t) for t in truths])
+        transferred = {**scored([own(x) for x in patches], truths), **setting}
+        best_mapped = max(best_mapped, mapped, key=lambda r: r["psnr"])
+        best_transferred = max(best_transferred, transferred, key=lambda r: r["psnr"])
     return {
         "untouched photo": scored(arrays, truths),
         "colour transfer": scored([colour(x) for x in arrays], truths),
-        "best colour mapping": scored(best_colour_mapping(arrays, [to_array(t) for t in truths]), truths),
+        "best colour mapping": scored(best_colour_mapping(arrays, true_arrays), truths),
         "patches, no lines + colour transfer": scored([patches for patches, _ in steps], truths),
         "spatial steps + colour transfer": scored([patches * lines for patches, lines in steps], truths),
+        "stage's patches + best colour mapping": best_mapped,
+        "stage's patches + truths' own colour transfer": best_transferred,
+        **(decomposed(style, checkpoint, photos, truths) if checkpoint is not None else {}),
     }
+
+
+def setting_name(radius: int) -> str:
+    return "photo" if radius == 0 else f"radius {radius}"
 
 
 def markdown(result: dict[str, dict[str, dict[str, float]]]) -> str:
     styles = list(result)
     lines = ["| translation | " + " | ".join(f"{s}: Δ PSNR (SSIM)" for s in styles) + " |", "|---|" + "---:|" * len(styles)]
     for row in result[styles[0]]:
-        cells = [f"{result[s][row]['psnr'] - result[s]['untouched photo']['psnr']:+.2f} ({result[s][row]['ssim']:.3f})" for s in styles]
+        cells = [
+            f"{result[s][row]['psnr'] - result[s]['untouched photo']['psnr']:+.2f} ({result[s][row]['ssim']:.3f})"
+            + (f", {setting_name(int(result[s][row]['radius']))}" if "radius" in result[s][row] else "")
+            for s in styles
+        ]
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
     photo = ", ".join(f"{s} {result[s]['untouched photo']['psnr']:.2f} dB" for s in styles)
     return "\n".join([*lines, "", f"Δ against the untouched photo ({photo})."])
@@ -127,11 +201,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--styles", nargs="+", choices=list(STYLES), default=list(STYLES))
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/headroom"), help="folder for table.md")
+    parser.add_argument(
+        "--checkpoint", type=Path, help="a run (or checkpoint) trained on the one style given: adds its translation and its parts' scores"
+    )
     args = parser.parse_args()
+    if args.checkpoint is not None and len(args.styles) != 1:
+        parser.error("--checkpoint: name the one style the run was trained on, with --styles")
     result = {}
     for style in args.styles:
         with tempfile.TemporaryDirectory() as tmp:
-            result[style] = headroom(style, build_demo_dataset(Path(tmp) / "data", style=style))
+            result[style] = headroom(style, build_demo_dataset(Path(tmp) / "data", style=style), args.checkpoint)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "table.md").write_text(markdown(result) + "\n")
     print(markdown(result))
