@@ -49,7 +49,18 @@ from stylecycle.colour_transfer import start_from_transfer
 from stylecycle.config import ModelConfig
 from stylecycle.data.demo import build_demo_dataset
 from stylecycle.data.io import pil_to_uint8, read_pil
-from stylecycle.data.styles import STYLES, kuwahara, outline, poster_ink, poster_patches, self_guided, to_array, to_image
+from stylecycle.data.styles import (
+    STYLES,
+    bilateral,
+    kuwahara,
+    outline,
+    poster_ink,
+    poster_patches,
+    self_guided,
+    to_array,
+    to_image,
+    xdog_lines,
+)
 from stylecycle.evaluation import paired_scores
 from stylecycle.inference import Translator
 from stylecycle.model import build_generator
@@ -57,7 +68,7 @@ from stylecycle.nn.abstraction import RADII
 from stylecycle.nn.abstraction import kuwahara as stage_kuwahara
 
 TABLE_SIZE = 17
-Colour = Callable[[np.ndarray], np.ndarray]  # H x W x 3 in [0, 1], recoloured
+Colour = Callable[[np.ndarray], np.ndarray]  # H x W x 3 in [0, 1] in, the same out: recoloured or filtered
 
 
 def applied(network: Callable[[torch.Tensor], torch.Tensor]) -> Colour:
@@ -115,12 +126,18 @@ def paint_steps(photo: Image.Image, colour: Colour) -> tuple[np.ndarray, np.ndar
     return painted, outline(painted)
 
 
+def comic_steps(photo: Image.Image, colour: Colour) -> tuple[np.ndarray, np.ndarray]:
+    smooth = bilateral(bilateral(to_array(photo)))
+    return colour(smooth), xdog_lines(smooth)
+
+
 # Each style's spatial steps (from data.styles), with ``colour`` in place of its colour steps: its
 # coloured patches, and its lines as the multiplier that draws them on the patches.
 SPATIAL_STEPS: dict[str, Callable[[Image.Image, Colour], tuple[np.ndarray, np.ndarray]]] = {
     "poster": poster_steps,
     "grade": grade_steps,
     "paint": paint_steps,
+    "comic": comic_steps,
 }
 
 

@@ -80,6 +80,8 @@ CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     "fast_reflect": {"train": {"recipe": "fast"}, "model": {"abstraction": False, "conv_padding": "reflect"}},
     # Edge-preserving patches and edge lines as operators with a few weights that the discriminator sets (--abstraction).
     "fast_abstraction": {"train": {"recipe": "fast"}, "model": {"abstraction": True}},
+    # The default without that stage: what it adds on a style (comic) made of operators it does not have.
+    "fast_no_abstraction": {"train": {"recipe": "fast"}, "model": {"abstraction": False}},
     "colour_first_small": {
         "train": {"recipe": "preview"},
         "model": {"colour_lut": True, "ngf": 16, "n_blocks": 3},

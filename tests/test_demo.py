@@ -72,3 +72,20 @@ def test_make_benchmark_writes_the_style_asked_for(tmp_path):
     photo = tmp_path / "grade" / "testA" / "chelsea.png"
     truth = np.asarray(Image.open(tmp_path / "grade" / "testB" / "chelsea.png"))
     assert np.array_equal(truth, np.asarray(STYLES["grade"](Image.open(photo))))
+
+
+def test_the_comic_prints_in_its_inks_and_darkens_only_along_edges():
+    """Every pixel is one of the nine inks, darkened by an outline or not at all; most are not."""
+    from stylecycle.data.demo import load_photo
+    from stylecycle.data.styles import COMIC_INKS, comic
+
+    truth = np.asarray(comic(load_photo("chelsea").resize((150, 100))), dtype=float) / 255.0
+    inks = np.round(COMIC_INKS * 255.0) / 255.0
+    exact = (np.abs(truth[..., None, :] - inks).max(-1) <= 0.5 / 255.0).any(-1)
+    assert exact.mean() > 0.7
+    # the rest are an ink scaled towards black: each channel by the same factor (to rounding)
+    darkened = truth[~exact]
+    nearest = inks[
+        ((darkened[:, None, :] / darkened.sum(-1, keepdims=True)[:, None] - inks / inks.sum(-1, keepdims=True)) ** 2).sum(-1).argmin(-1)
+    ]
+    assert (darkened <= nearest + 0.5 / 255.0).all()

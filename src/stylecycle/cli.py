@@ -210,7 +210,8 @@ def build_parser(recipe: str | None = None) -> OneLineParser:
         default="poster",
         choices=list(STYLES),
         help="the true stylisation: poster (flat warm colours, ink edges; the demo's), grade (a photographic colour grade), "
-        "paint (oil-paint patches, outlines); documented in stylecycle.data.styles (default: poster)",
+        "paint (oil-paint patches, outlines), comic (bilateral smoothing, nine printing inks, XDoG outlines); "
+        "documented in stylecycle.data.styles (default: poster)",
     )
     benchmark.add_argument("--train-per-domain", type=int, default=120, metavar="N", help="training crops per domain (default: 120)")
     benchmark.add_argument("--size", type=int, default=128, metavar="N", help="side of the training crops in pixels (default: 128)")

@@ -8,7 +8,11 @@ different of a model:
 - ``grade``: a photographic colour grade — edge-preserving smoothing, reduced saturation, a tone
   curve with lifted blacks, split toning (mostly colour; a colour mapping can get it nearly right);
 - ``paint``: an oil-paint look — Kuwahara-filtered brush patches, stronger saturation and
-  contrast, and outlines (mostly spatial).
+  contrast, and outlines (mostly spatial);
+- ``comic``: a comic print — bilateral smoothing, every colour replaced by the nearest of nine
+  printing inks, and XDoG outlines. Built from operators that the abstraction stage
+  (:mod:`stylecycle.nn.abstraction`: Kuwahara patches, Sobel lines) does not have, so that it
+  measures how far that stage carries to a style it was not made from.
 """
 
 from __future__ import annotations
@@ -25,6 +29,23 @@ LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 WARM_PALETTE = np.array([[1.05, 0.25, 0.00], [0.10, 0.85, 0.05], [0.00, 0.15, 0.55]], dtype=np.float32)
 POSTER_LEVELS = 8
 INK_STRENGTH = 2.5
+
+# comic: the printing inks every colour is replaced by (nearest in RGB): navy, cream, ochre,
+# red-orange, brown, teal, blue, olive and a warm grey
+COMIC_INKS = np.array(
+    [
+        [0.10, 0.10, 0.15],
+        [0.95, 0.92, 0.80],
+        [0.90, 0.75, 0.35],
+        [0.85, 0.35, 0.20],
+        [0.55, 0.25, 0.20],
+        [0.25, 0.50, 0.55],
+        [0.30, 0.35, 0.65],
+        [0.55, 0.60, 0.45],
+        [0.60, 0.58, 0.55],
+    ],
+    dtype=np.float32,
+)
 
 # grade: teal shadows and orange highlights
 SHADOW_TINT = np.array([-0.04, 0.03, 0.07], dtype=np.float32)
@@ -125,4 +146,40 @@ def outline(x: Array) -> Array:
     return np.clip(1.0 - 1.5 * np.clip(gradient - 0.25, 0.0, None), 0.0, 1.0)[..., None]
 
 
-STYLES: dict[str, Callable[[Image.Image], Image.Image]] = {"poster": poster, "grade": grade, "paint": paint}
+def comic(image: Image.Image) -> Image.Image:
+    """1. two passes of a bilateral filter (radius 3, spatial sigma 2, colour sigma 0.1) smooth
+    texture and keep edges;
+    2. every colour becomes the nearest of the nine printing inks of ``COMIC_INKS``;
+    3. XDoG outlines (Winnemöller et al. 2012) darken the dark side of the luma's edges."""
+    smooth = bilateral(bilateral(to_array(image)))
+    nearest = ((smooth[..., None, :] - COMIC_INKS) ** 2).sum(-1).argmin(-1)
+    return to_image(COMIC_INKS[nearest] * xdog_lines(smooth))
+
+
+def bilateral(x: Array, radius: int = 3, space_sigma: float = 2.0, colour_sigma: float = 0.1) -> Array:
+    """Each pixel becomes the mean of its (2r+1)-square neighbourhood (edges mirrored), weighted by
+    distance and by colour similarity: flat regions smooth, edges stay."""
+    padded = np.pad(x, ((radius, radius), (radius, radius), (0, 0)), mode="reflect")
+    h, w = x.shape[:2]
+    total, weights = np.zeros_like(x), np.zeros(x.shape[:2] + (1,), dtype=x.dtype)
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            shifted = padded[radius + dy : radius + dy + h, radius + dx : radius + dx + w]
+            colour_distance = ((shifted - x) ** 2).sum(-1, keepdims=True)
+            weight = np.exp(-(dy * dy + dx * dx) / (2 * space_sigma**2) - colour_distance / (2 * colour_sigma**2))
+            total += weight * shifted
+            weights += weight
+    return total / weights
+
+
+def xdog_lines(x: Array, sigma: float = 1.0, ratio: float = 1.6, threshold: float = 0.01, sharpness: float = 40.0) -> Array:
+    """The comic's step 3, as an H x W x 1 multiplier: a difference of Gaussians of the luma, and
+    dark lines where it falls below ``-threshold`` (the dark side of an edge), with a soft ramp."""
+    from scipy import ndimage
+
+    y = luma(x)[..., 0]
+    dog = ndimage.gaussian_filter(y, sigma, mode="reflect") - ndimage.gaussian_filter(y, sigma * ratio, mode="reflect")
+    return (1.0 - np.tanh(sharpness * np.clip(-dog - threshold, 0.0, None)))[..., None]
+
+
+STYLES: dict[str, Callable[[Image.Image], Image.Image]] = {"poster": poster, "grade": grade, "paint": paint, "comic": comic}
