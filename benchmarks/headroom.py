@@ -27,9 +27,8 @@ scored apart: its abstraction stage under the best colour mapping, its stage and
 without the network, its colour table alone, and the style's own spatial steps coloured by its
 colour table. Together they say whether a trained model's colours or its spatial half fall short.
 
-    python benchmarks/headroom.py --styles poster --checkpoint runs/poster
-
     python benchmarks/headroom.py --output benchmarks/results/headroom
+    python benchmarks/headroom.py --styles poster --checkpoint runs/poster --output /tmp/poster_run
 """
 
 from __future__ import annotations
@@ -175,15 +174,17 @@ def headroom(style: str, data_root: Path, checkpoint: Path | None = None) -> dic
     # The stage's own patches at each of its settings (photo or one radius), coloured at best by a
     # colour mapping and by a colour transfer: the second from the test truths' own colours, which
     # no model sees, so it is as close as matching colour distributions (without pairs) can come.
-    best_mapped, best_transferred = {"psnr": -np.inf}, {"psnr": -np.inf}
-    for radius in (0, *RADII):
+    true_uint8 = [pil_to_uint8(t) for t in truths]
+
+    def coloured_patches(radius: int) -> tuple[dict[str, float], dict[str, float]]:
         patches = [stage_patches(radius)(x) for x in arrays]
-        setting = {"radius": radius}
-        mapped = {**scored(best_colour_mapping(patches, true_arrays), truths), **setting}
-        own = colour_transfer([as_uint8(x) for x in patches], [pil_to_uint8(t) for t in truths])
-        transferred = {**scored([own(x) for x in patches], truths), **setting}
-        best_mapped = max(best_mapped, mapped, key=lambda r: r["psnr"])
-        best_transferred = max(best_transferred, transferred, key=lambda r: r["psnr"])
+        own = colour_transfer([as_uint8(x) for x in patches], true_uint8)
+        mapped = scored(best_colour_mapping(patches, true_arrays), truths)
+        return {**mapped, "radius": radius}, {**scored([own(x) for x in patches], truths), "radius": radius}
+
+    settings = [coloured_patches(radius) for radius in (0, *RADII)]
+    best_mapped = max((mapped for mapped, _ in settings), key=lambda row: row["psnr"])
+    best_transferred = max((transferred for _, transferred in settings), key=lambda row: row["psnr"])
     return {
         "untouched photo": scored(arrays, truths),
         "colour transfer": scored([colour(x) for x in arrays], truths),

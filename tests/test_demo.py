@@ -83,9 +83,8 @@ def test_the_comic_prints_in_its_inks_and_darkens_only_along_edges():
     inks = np.round(COMIC_INKS * 255.0) / 255.0
     exact = (np.abs(truth[..., None, :] - inks).max(-1) <= 0.5 / 255.0).any(-1)
     assert exact.mean() > 0.7
-    # the rest are an ink scaled towards black: each channel by the same factor (to rounding)
+    # the rest lie below the ink of their hue (the nearest in chromaticity): darkened, never brightened
     darkened = truth[~exact]
-    nearest = inks[
-        ((darkened[:, None, :] / darkened.sum(-1, keepdims=True)[:, None] - inks / inks.sum(-1, keepdims=True)) ** 2).sum(-1).argmin(-1)
-    ]
+    hue = darkened / np.maximum(darkened.sum(-1, keepdims=True), 1e-6)
+    nearest = inks[((hue[:, None, :] - inks / inks.sum(-1, keepdims=True)) ** 2).sum(-1).argmin(-1)]
     assert (darkened <= nearest + 0.5 / 255.0).all()
