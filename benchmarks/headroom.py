@@ -17,6 +17,9 @@ untouched photo, and SSIM) as translated by:
 - ``stage's patches + best colour mapping``: the abstraction stage's own patches (the photo, or
   its Kuwahara filter at one of its radii, whichever scores best) under the best colour mapping:
   what a generator made of that stage and a colour table can score at most, without lines;
+- ``stage's patches and lines + best colour mapping``: the whole stage (patches and lines) at its
+  best fixed settings (one radius, a line strength and threshold from a grid) under the best
+  colour mapping: what that stage and a colour table can score at most with its lines;
 - ``stage's patches + truths' own colour transfer``: the same patches, coloured by the colour
   transfer from their colours to the test truths' own (the same contents, no pairs): as close as
   matching colour distributions can come, which is what a model trained without pairs does.
@@ -34,7 +37,9 @@ colour table. Together they say whether a trained model's colours or its spatial
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import math
 import statistics
 import tempfile
 from collections.abc import Callable
@@ -63,10 +68,12 @@ from stylecycle.data.styles import (
 from stylecycle.evaluation import paired_scores
 from stylecycle.inference import Translator
 from stylecycle.model import build_generator
-from stylecycle.nn.abstraction import RADII
+from stylecycle.nn.abstraction import RADII, AbstractionStage
 from stylecycle.nn.abstraction import kuwahara as stage_kuwahara
 
 TABLE_SIZE = 17
+LINE_STRENGTHS = (0.25, 0.5, 0.75, 0.95)  # the grid of the stage's line settings that headroom tries
+LINE_THRESHOLDS = (0.03, 0.05, 0.08, 0.12, 0.18, 0.25)
 Colour = Callable[[np.ndarray], np.ndarray]  # H x W x 3 in [0, 1] in, the same out: recoloured or filtered
 
 
@@ -96,6 +103,17 @@ def as_uint8(x: np.ndarray) -> torch.Tensor:
 def stage_patches(radius: int) -> Colour:
     """The abstraction stage's patches (:func:`stylecycle.nn.abstraction.kuwahara`) at one of its radii; 0: the photo."""
     return (lambda x: x) if radius == 0 else applied(lambda image: stage_kuwahara(image, radius))
+
+
+def stage_fixed(radius: int, strength: float, threshold: float) -> Colour:
+    """The abstraction stage (:class:`stylecycle.nn.abstraction.AbstractionStage`) set by hand:
+    one radius's patches (0: the photo) and lines ``strength`` dark above edges of ``threshold``."""
+    stage = AbstractionStage()
+    with torch.no_grad():
+        stage.mixing.copy_(torch.tensor([0.0 if r == radius else -30.0 for r in (0, *RADII)]) / stage.gain)  # the rest weigh < 1e-13
+        stage.strength.fill_(math.log(strength / (1.0 - strength)) / stage.gain)
+        stage.threshold.fill_(threshold / stage.gain)
+    return applied(stage)
 
 
 def best_colour_mapping(photos: list[np.ndarray], truths: list[np.ndarray]) -> list[np.ndarray]:
@@ -182,8 +200,13 @@ def headroom(style: str, data_root: Path, checkpoint: Path | None = None) -> dic
         mapped = scored(best_colour_mapping(patches, true_arrays), truths)
         return {**mapped, "radius": radius}, {**scored([own(x) for x in patches], truths), "radius": radius}
 
+    def with_lines(radius: int, strength: float, threshold: float) -> dict[str, float]:
+        staged = [stage_fixed(radius, strength, threshold)(x) for x in arrays]
+        return {**scored(best_colour_mapping(staged, true_arrays), truths), "radius": radius, "strength": strength, "threshold": threshold}
+
     settings = [coloured_patches(radius) for radius in (0, *RADII)]
     best_mapped = max((mapped for mapped, _ in settings), key=lambda row: row["psnr"])
+    lined = (with_lines(*setting) for setting in itertools.product((0, *RADII), LINE_STRENGTHS, LINE_THRESHOLDS))
     best_transferred = max((transferred for _, transferred in settings), key=lambda row: row["psnr"])
     return {
         "untouched photo": scored(arrays, truths),
@@ -192,13 +215,15 @@ def headroom(style: str, data_root: Path, checkpoint: Path | None = None) -> dic
         "patches, no lines + colour transfer": scored([patches for patches, _ in steps], truths),
         "spatial steps + colour transfer": scored([patches * lines for patches, lines in steps], truths),
         "stage's patches + best colour mapping": best_mapped,
+        "stage's patches and lines + best colour mapping": max([best_mapped, *lined], key=lambda row: row["psnr"]),
         "stage's patches + truths' own colour transfer": best_transferred,
         **(decomposed(style, checkpoint, photos, truths) if checkpoint is not None else {}),
     }
 
 
-def setting_name(radius: int) -> str:
-    return "photo" if radius == 0 else f"radius {radius}"
+def setting_name(row: dict[str, float]) -> str:
+    patches = "photo" if row["radius"] == 0 else f"radius {row['radius']:.0f}"
+    return patches + (f", lines {row['strength']:.0%} above {row['threshold']:.2f}" if "strength" in row else "")
 
 
 def markdown(result: dict[str, dict[str, dict[str, float]]]) -> str:
@@ -207,7 +232,7 @@ def markdown(result: dict[str, dict[str, dict[str, float]]]) -> str:
     for row in result[styles[0]]:
         cells = [
             f"{result[s][row]['psnr'] - result[s]['untouched photo']['psnr']:+.2f} ({result[s][row]['ssim']:.3f})"
-            + (f", {setting_name(int(result[s][row]['radius']))}" if "radius" in result[s][row] else "")
+            + (f", {setting_name(result[s][row])}" if "radius" in result[s][row] else "")
             for s in styles
         ]
         lines.append(f"| {row} | " + " | ".join(cells) + " |")

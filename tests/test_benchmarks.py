@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import trained_tiny_model
+from stylecycle.data.demo import load_photo
 from stylecycle.data.io import read_pil
 from stylecycle.data.styles import to_array
 
@@ -56,3 +57,15 @@ def test_headroom_takes_the_photo_as_the_stage_of_a_generator_without_one(headro
     fitted = headroom.best_colour_mapping([to_array(p) for p in photos], [to_array(t) for t in truths])
     assert list(rows) == ["trained model", "its stage + best colour mapping"]
     assert rows["its stage + best colour mapping"] == headroom.scored(fitted, truths)
+
+
+def test_headroom_sets_the_stage_by_hand_to_one_radius_and_its_lines(headroom):
+    """Set to one radius with faint lines, the stage is that radius's patches; strong lines darken
+    the edges of those patches and nothing else."""
+    photo = to_array(load_photo("chelsea"))[:64, :64]
+    patches = headroom.stage_patches(4)(photo)
+    faint, strong = headroom.stage_fixed(4, 1e-4, 0.1)(photo), headroom.stage_fixed(4, 0.95, 0.1)(photo)
+    assert abs(faint - patches).max() < 1e-3
+    darkened = (strong < patches - 0.01).any(-1)
+    assert 0 < darkened.mean() < 0.5
+    assert (strong <= patches + 1e-3).all()
