@@ -241,6 +241,11 @@ def test_a_recipes_options_that_the_options_given_rule_out_are_left_out_not_refu
         Config.from_recipe({"model": typed, "train": train}).validate()
 
 
+def test_padding_by_reflection_is_refused_for_the_colour_table_generator_which_has_no_convolutions(tmp_path):
+    with pytest.raises(ConfigError, match="--conv-padding reflect .* --generator lut has none"):
+        Config.from_recipe({"model": {"generator": "lut", "conv_padding": "reflect"}, "train": {"run_dir": tmp_path}}).validate()
+
+
 def test_the_seed_recipe_trains_the_discriminators_on_the_generators_before_their_update(demo_root, tmp_path):
     config = Config.from_recipe({"train": {"recipe": "seed"}})
     base = tiny_config(demo_root, tmp_path, max_steps=1)

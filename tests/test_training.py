@@ -281,3 +281,11 @@ def test_a_run_resumed_with_a_larger_budget_continues_for_the_difference(demo_ro
     assert more.step == 24 and more.elapsed_s == 3.0
     run_on_a_clock(more, 0.125)
     assert more.step == 40 and more.elapsed_s == 5.0
+
+
+def test_a_run_resumed_with_a_length_in_steps_drops_its_time_budget(demo_root, tmp_path):
+    run_on_a_clock(Trainer(tiny_config(demo_root, tmp_path / "run", time_budget="3s")), 0.125)
+    more = resume_trainer(tmp_path / "run", {"train": {"max_steps": 30}})
+    assert more.config.train.time_budget is None and more.budget_s is None
+    run_on_a_clock(more, 0.125)
+    assert more.step == 30

@@ -184,6 +184,8 @@ class ModelConfig:
             raise ConfigError(f"--lut-size must be at least 2, got {self.lut_size}")
         if self.colour_init != "identity" and not self.has_colour_stage():
             raise ConfigError(f"--colour-init {self.colour_init} starts the colour table: it needs --colour-lut or --generator lut")
+        if self.conv_padding != "zeros" and self.generator == "lut":
+            raise ConfigError(f"--conv-padding {self.conv_padding} pads the generators' convolutions: --generator lut has none")
         if not is_resnet(self.generator):
             for name in RESNET_ONLY:
                 if getattr(self, name):

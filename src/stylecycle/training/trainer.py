@@ -552,7 +552,10 @@ def resume_trainer(path: Path, overrides: dict[str, dict[str, Any]] | None = Non
     state = load_checkpoint(path)
     run_dir = run_folder(path)
     overrides = {**(overrides or {})}
-    overrides["train"] = {"run_dir": run_dir, **overrides.get("train", {}), "resume": path}
+    given = overrides.get("train", {})
+    # A length given again in steps or epochs replaces a stored --time-budget, which would override it.
+    lengths = {} if "time_budget" in given or not {"max_steps", "epochs", "decay_epochs"} & given.keys() else {"time_budget": None}
+    overrides["train"] = {"run_dir": run_dir, **lengths, **given, "resume": path}
     trainer = Trainer(config_from_dict(state["config"]).updated(overrides))
     trainer.load_state_dict(state)
     trained_in = state["config"]["train"]["precision"]
