@@ -105,15 +105,15 @@ def stage_patches(radius: int) -> Colour:
     return (lambda x: x) if radius == 0 else applied(lambda image: stage_kuwahara(image, radius))
 
 
-def stage_fixed(radius: int, strength: float, threshold: float) -> Colour:
-    """The abstraction stage (:class:`stylecycle.nn.abstraction.AbstractionStage`) set by hand:
-    one radius's patches (0: the photo) and lines ``strength`` dark above edges of ``threshold``."""
+def stage_lines(strength: float, threshold: float) -> Colour:
+    """The stage's lines alone (:meth:`AbstractionStage.inked`), ``strength`` dark above edges of
+    ``threshold``: applied to :func:`stage_patches`' output, the stage set by hand to one radius
+    and its lines."""
     stage = AbstractionStage()
     with torch.no_grad():
-        stage.mixing.copy_(torch.tensor([0.0 if r == radius else -30.0 for r in (0, *RADII)]) / stage.gain)  # the rest weigh < 1e-13
         stage.strength.fill_(math.log(strength / (1.0 - strength)) / stage.gain)
         stage.threshold.fill_(threshold / stage.gain)
-    return applied(stage)
+    return applied(stage.inked)
 
 
 def best_colour_mapping(photos: list[np.ndarray], truths: list[np.ndarray]) -> list[np.ndarray]:
@@ -194,14 +194,17 @@ def headroom(style: str, data_root: Path, checkpoint: Path | None = None) -> dic
     # no model sees, so it is as close as matching colour distributions (without pairs) can come.
     true_uint8 = [pil_to_uint8(t) for t in truths]
 
+    patches_at = {radius: [stage_patches(radius)(x) for x in arrays] for radius in (0, *RADII)}
+
     def coloured_patches(radius: int) -> tuple[dict[str, float], dict[str, float]]:
-        patches = [stage_patches(radius)(x) for x in arrays]
+        patches = patches_at[radius]
         own = colour_transfer([as_uint8(x) for x in patches], true_uint8)
         mapped = scored(best_colour_mapping(patches, true_arrays), truths)
         return {**mapped, "radius": radius}, {**scored([own(x) for x in patches], truths), "radius": radius}
 
     def with_lines(radius: int, strength: float, threshold: float) -> dict[str, float]:
-        staged = [stage_fixed(radius, strength, threshold)(x) for x in arrays]
+        lines = stage_lines(strength, threshold)
+        staged = [lines(patches) for patches in patches_at[radius]]
         return {**scored(best_colour_mapping(staged, true_arrays), truths), "radius": radius, "strength": strength, "threshold": threshold}
 
     settings = [coloured_patches(radius) for radius in (0, *RADII)]

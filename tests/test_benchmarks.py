@@ -64,7 +64,7 @@ def test_headroom_sets_the_stage_by_hand_to_one_radius_and_its_lines(headroom):
     the edges of those patches and nothing else."""
     photo = to_array(load_photo("chelsea"))[:64, :64]
     patches = headroom.stage_patches(4)(photo)
-    faint, strong = headroom.stage_fixed(4, 1e-4, 0.1)(photo), headroom.stage_fixed(4, 0.95, 0.1)(photo)
+    faint, strong = headroom.stage_lines(1e-4, 0.1)(patches), headroom.stage_lines(0.95, 0.1)(patches)
     assert abs(faint - patches).max() < 1e-3
     darkened = (strong < patches - 0.01).any(-1)
     assert 0 < darkened.mean() < 0.5

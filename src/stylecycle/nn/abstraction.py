@@ -86,10 +86,19 @@ class AbstractionStage(nn.Module):
         return f"{weights[0]:.0%} photo, {patches}; lines {strength:.0%} dark above edges of {self.threshold.item() * self.gain:.2f}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inked(self.patches(x))
+
+    def patches(self, x: torch.Tensor) -> torch.Tensor:
+        """The smoothing alone: the mixture of the photo and its Kuwahara filters."""
         weights = torch.softmax(self.mixing * self.gain, 0)
         smooth = weights[0] * x
         for i, radius in enumerate(self.radii):
             smooth = smooth + weights[i + 1] * kuwahara(x, radius)
+        return smooth
+
+    def inked(self, smooth: torch.Tensor) -> torch.Tensor:
+        """The lines alone, drawn along the edges of ``smooth`` (apart from :meth:`patches` so that
+        a search over line settings filters each image once, not once per setting)."""
         # [0, 1] from here: lines darken towards black, which is -1 in the networks' range
         image = (smooth + 1.0) * 0.5
         brightness = (image * self.luma.to(image.dtype)).sum(1, keepdim=True)
