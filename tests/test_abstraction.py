@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from conftest import assert_onnx_export_matches, trained_tiny_model
+from stylecycle.cli import main
 from stylecycle.config import ModelConfig
 from stylecycle.inference import Translator
 from stylecycle.model import build_generator
@@ -52,7 +53,7 @@ def test_the_adversarial_loss_can_move_every_weight_of_the_stage():
 
 
 @pytest.mark.parametrize("model", [{"abstraction": True}, {"generator": "lut", "n_blocks": None, "abstraction": True}])
-def test_a_model_with_the_stage_trains_translates_tiles_and_exports_to_onnx(tmp_path, model):
+def test_a_model_with_the_stage_trains_translates_tiles_and_exports_to_onnx_and_torchscript(tmp_path, model):
     checkpoint, translator = trained_tiny_model(tmp_path, **model)
     assert translator.generator.abstraction is not None and not translator.generator.pointwise
     # Tiles overlap by more than the stage's reach: no seams, only the feathered blend's trace of
@@ -65,3 +66,6 @@ def test_a_model_with_the_stage_trains_translates_tiles_and_exports_to_onnx(tmp_
     assert (tiled - whole).abs().max() < 0.02
     translator.generator.network_enabled = True
     assert_onnx_export_matches(checkpoint, translator, tmp_path)
+    assert main(["export", "--checkpoint", str(checkpoint), "--format", "torchscript", "--output", str(tmp_path / "g.pt")]) == 0
+    scripted, image = torch.jit.load(str(tmp_path / "g.pt")), torch.rand(1, 3, 37, 91) * 2 - 1
+    assert (scripted(image) - translator.translate(image)).abs().max() <= 1e-4

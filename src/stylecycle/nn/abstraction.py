@@ -52,11 +52,14 @@ def kuwahara(x: torch.Tensor, radius: int) -> torch.Tensor:
     padded = F.pad(x, (radius, radius, radius, radius), mode="reflect")
     mean = F.avg_pool2d(padded, radius + 1, stride=1)
     spread = (F.avg_pool2d(padded * padded, radius + 1, stride=1) - mean * mean).sum(1, keepdim=True)
-    corners = [(dy, dx) for dy in (0, radius) for dx in (0, radius)]
-    means = torch.stack([mean[..., dy : dy + h, dx : dx + w] for dy, dx in corners])
-    spreads = torch.stack([spread[..., dy : dy + h, dx : dx + w] for dy, dx in corners])
-    choice = spreads.argmin(0, keepdim=True).expand(1, *means.shape[1:])
-    return means.gather(0, choice).squeeze(0)
+    means, spreads = [], []
+    for dy in (0, radius):  # plain loops, not a comprehension: TorchScript (export) compiles these
+        for dx in (0, radius):
+            means.append(mean[..., dy : dy + h, dx : dx + w])
+            spreads.append(spread[..., dy : dy + h, dx : dx + w])
+    stacked = torch.stack(means)
+    choice = torch.stack(spreads).argmin(0, keepdim=True).expand_as(stacked[:1])
+    return stacked.gather(0, choice).squeeze(0)
 
 
 class AbstractionStage(nn.Module):
