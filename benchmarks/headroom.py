@@ -1,5 +1,5 @@
 """Where the quality benchmark's decibels are: what a colour mapping can score at most, and what
-the styles' spatial half (patches, lines) is worth. No training; about ten minutes on 2 cores.
+the styles' spatial half (patches, lines) is worth. No training; about five minutes on 2 cores.
 
 For each style, the held-out test photographs are scored against their truth (Δ PSNR above the
 untouched photo, and SSIM) as translated by:
