@@ -80,6 +80,10 @@ CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     "fast_reflect": {"train": {"recipe": "fast"}, "model": {"abstraction": False, "conv_padding": "reflect"}},
     # Edge-preserving patches and edge lines as operators with a few weights that the discriminator sets (--abstraction).
     "fast_abstraction": {"train": {"recipe": "fast"}, "model": {"abstraction": True}},
+    # The colour tables at a quarter of the networks' rate (--recipe fast has taken it), and at the full rate as before:
+    # at the full rate the grade's table drifts away from the better transfer it starts from.
+    "fast_colour_lr": {"train": {"recipe": "fast"}, "optim": {"colour_lr": 5e-5}},
+    "fast_colour_full_rate": {"train": {"recipe": "fast"}, "optim": {"colour_lr": None}},
     # The default without that stage: what it adds on a style (comic) made of operators it does not have.
     "fast_no_abstraction": {"train": {"recipe": "fast"}, "model": {"abstraction": False}},
     "colour_first_small": {

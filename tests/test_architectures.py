@@ -224,21 +224,23 @@ def test_with_no_recipe_named_a_run_trains_with_the_fast_recipe_and_the_paper_re
 
 
 @pytest.mark.parametrize(
-    "given, ruled_out, refusal",
+    "given, section, ruled_out, refusal",
     [
-        ({"generator": "unet_256"}, "antialias", "--antialias applies to resnet generators only"),
-        ({"generator": "lut"}, "antialias", "--antialias applies to resnet generators only"),
-        ({"upsample": "resize"}, "antialias", "--antialias brings its own upsampling"),
-        ({"colour_lut": False}, "colour_init", "--colour-init transfer starts the colour table"),
+        ({"generator": "unet_256"}, "model", "antialias", "--antialias applies to resnet generators only"),
+        ({"generator": "lut"}, "model", "antialias", "--antialias applies to resnet generators only"),
+        ({"upsample": "resize"}, "model", "antialias", "--antialias brings its own upsampling"),
+        ({"colour_lut": False}, "model", "colour_init", "--colour-init transfer starts the colour table"),
+        ({"colour_lut": False}, "optim", "colour_lr", "--colour-lr is the learning rate of the colour stages"),
     ],
 )
-def test_a_recipes_options_that_the_options_given_rule_out_are_left_out_not_refused(tmp_path, given, ruled_out, refusal):
+def test_a_recipes_options_that_the_options_given_rule_out_are_left_out_not_refused(tmp_path, given, section, ruled_out, refusal):
     train = {"run_dir": tmp_path}
     config = Config.from_recipe({"model": given, "train": train}).validate()
-    assert getattr(config.model, ruled_out) == getattr(Config().model, ruled_out)
-    typed = {**given, ruled_out: getattr(Config.from_recipe({}).model, ruled_out)}
+    assert getattr(getattr(config, section), ruled_out) == getattr(getattr(Config(), section), ruled_out)
+    typed = {"model": {**given}, "train": train}
+    typed.setdefault(section, {})[ruled_out] = getattr(getattr(Config.from_recipe({}), section), ruled_out)
     with pytest.raises(ConfigError, match=refusal):  # typed, the same option is still refused
-        Config.from_recipe({"model": typed, "train": train}).validate()
+        Config.from_recipe(typed).validate()
 
 
 def test_padding_by_reflection_is_refused_for_the_colour_table_generator_which_has_no_convolutions(tmp_path):
@@ -281,8 +283,12 @@ def test_the_preview_recipe_is_the_small_budget_the_demo_was_measured_with():
     assert preview.updated({"train": {"recipe": "paper"}}) == Config.from_recipe(spelled_out)
     assert Config.from_recipe({"train": {"recipe": "standard"}}).data.size == 128
     fast = Config.from_recipe({"train": {"recipe": "fast"}})
-    extra = {"model": {"colour_lut": True, "antialias": True, "colour_init": "transfer", "abstraction": True}, "train": {"recipe": "fast"}}
-    assert fast == preview.updated(extra)  # the benchmark's best: preview's networks with the four levers it measured
+    extra = {
+        "model": {"colour_lut": True, "antialias": True, "colour_init": "transfer", "abstraction": True},
+        "optim": {"colour_lr": 5e-5},
+        "train": {"recipe": "fast"},
+    }
+    assert fast == preview.updated(extra)  # the benchmark's best: preview's networks with the five levers it measured
 
 
 def test_the_discriminators_may_learn_at_their_own_rate(demo_root_64, tmp_path):

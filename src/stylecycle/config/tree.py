@@ -205,18 +205,23 @@ def carries_colour_table(generator: str, colour_lut: bool) -> bool:
     return colour_lut or generator == "lut"
 
 
-def applicable(recipe: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
-    """A recipe's model options less those the options given rule out. A recipe only fills in
-    what is not given, so ``--generator unet_256`` under the default recipe is a U-Net without
-    anti-aliasing, not an error about an option nobody typed."""
-    generator = given.get("generator", recipe.get("generator", ModelConfig.generator))
-    colour_stage = carries_colour_table(generator, given.get("colour_lut", recipe.get("colour_lut", False)))
+def applicable(recipe: dict[str, dict[str, Any]], given: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A recipe's options ({section: {field: value}}) less those the options given rule out. A
+    recipe only fills in what is not given, so ``--generator unet_256`` under the default recipe
+    is a U-Net without anti-aliasing, and ``--no-colour-lut`` a run without the colour tables'
+    own learning rate, not an error about an option nobody typed."""
+    model, given_model = recipe.get("model", {}), given.get("model", {})
+    generator = given_model.get("generator", model.get("generator", ModelConfig.generator))
+    colour_stage = carries_colour_table(generator, given_model.get("colour_lut", model.get("colour_lut", False)))
     ruled_out = {
-        *(RESNET_ONLY if not is_resnet(generator) else ()),
-        *(("antialias",) if given.get("upsample", "transpose") != "transpose" else ()),
-        *(("colour_init",) if not colour_stage else ()),
+        "model": {
+            *(RESNET_ONLY if not is_resnet(generator) else ()),
+            *(("antialias",) if given_model.get("upsample", "transpose") != "transpose" else ()),
+            *(("colour_init",) if not colour_stage else ()),
+        },
+        "optim": {*(("colour_lr",) if not colour_stage else ())},
     }
-    return {name: value for name, value in recipe.items() if name not in ruled_out}
+    return {section: {k: v for k, v in values.items() if k not in ruled_out.get(section, set())} for section, values in recipe.items()}
 
 
 @dataclass
@@ -446,7 +451,7 @@ class Config:
         method = given.get("model", {}).get("method", RECIPES[recipe].get("model", {}).get("method", ModelConfig.method))
         if method not in METHOD_DEFAULTS:
             raise ConfigError(f"unknown --model {method!r}; known: {', '.join(METHOD_DEFAULTS)}")
-        recipe_layer = {**RECIPES[recipe], "model": applicable(RECIPES[recipe].get("model", {}), given.get("model", {}))}
+        recipe_layer = applicable(RECIPES[recipe], given)
         # The method's own defaults (FastCUT's weights, say) come between the recipe's and the options given.
         layers = (recipe_layer, METHOD_DEFAULTS[method], given)
         merged = {name: {k: v for layer in layers for k, v in layer.get(name, {}).items()} for layer in layers for name in layer}
