@@ -85,6 +85,9 @@ CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     "fast_colour_lr": {"train": {"recipe": "fast"}, "optim": {"colour_lr": 5e-5}},
     "fast_colour_full_rate": {"train": {"recipe": "fast"}, "optim": {"colour_lr": None}},
     # The default without that stage: what it adds on a style (comic) made of operators it does not have.
+    "fast_colour_content_03": {"train": {"recipe": "fast"}, "optim": {"colour_content": 0.3}},
+    "fast_colour_content_01": {"train": {"recipe": "fast"}, "optim": {"colour_content": 0.1}},
+    "fast_colour_content_0": {"train": {"recipe": "fast"}, "optim": {"colour_content": 0.0}},
     "fast_no_abstraction": {"train": {"recipe": "fast"}, "model": {"abstraction": False}},
     "colour_first_small": {
         "train": {"recipe": "preview"},

@@ -52,10 +52,12 @@ def compare_with_reference(demo_root, run_dir, given: dict, step_seed: int = 1) 
     reference.enable_generator_networks(not trainer.in_colour_phase())  # the trainer's phase (--colour-first), not the update's
     torch.manual_seed(step_seed)
     if config.model.method in ONE_SIDED:
-        theirs = reference_cut_update(reference, opt_g, opt_d, real_a, real_b, **augment)
+        theirs = reference_cut_update(reference, opt_g, opt_d, real_a, real_b, colour_content=optim.colour_content, **augment)
     else:
         pools = {"a": ImagePool(optim.pool_size, seed=seed + 1), "b": ImagePool(optim.pool_size, seed=seed + 2)}
-        theirs = reference_cyclegan_update(reference, opt_g, opt_d, pools, real_a, real_b, d_first=optim.d_first, **augment)
+        theirs = reference_cyclegan_update(
+            reference, opt_g, opt_d, pools, real_a, real_b, d_first=optim.d_first, colour_content=optim.colour_content, **augment
+        )
 
     assert ours.keys() == theirs.keys()
     for name, loss in ours.items():
@@ -128,3 +130,10 @@ def test_an_abstraction_stage_learns_from_the_discriminator_alone_as_the_referen
     compare_with_reference(
         demo_root, tmp_path, {"train": {"recipe": "fast"}, "model": {"method": method, "abstraction": True}, "loss": ASYMMETRIC}
     )
+
+
+@pytest.mark.parametrize("share", [0.0, 0.3])
+@pytest.mark.parametrize("method", ["cyclegan", "cut"])
+def test_a_colour_stage_learns_from_its_share_of_the_content_terms_as_the_reference_has_it(demo_root, tmp_path, method, share):
+    given = {"train": {"recipe": "fast"}, "model": {"method": method}, "optim": {"colour_content": share}, "loss": ASYMMETRIC}
+    compare_with_reference(demo_root, tmp_path, given)

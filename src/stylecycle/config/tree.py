@@ -219,7 +219,7 @@ def applicable(recipe: dict[str, dict[str, Any]], given: dict[str, dict[str, Any
             *(("antialias",) if given_model.get("upsample", "transpose") != "transpose" else ()),
             *(("colour_init",) if not colour_stage else ()),
         },
-        "optim": {*(("colour_lr",) if not colour_stage else ())},
+        "optim": {*(("colour_lr", "colour_content") if not colour_stage else ())},
     }
     return {section: {k: v for k, v in values.items() if k not in ruled_out.get(section, set())} for section, values in recipe.items()}
 
@@ -319,6 +319,12 @@ class OptimConfig:
         "Adam learning rate of the colour stages of --colour-lut generators (default: --lr); 0 holds them where "
         "--colour-init started them, and the networks learn the rest of the style around that colour mapping",
     )
+    colour_content: float = option(
+        1.0,
+        "share of the content terms (cycle, identity, perceptual, PatchNCE) in what the colour stages of --colour-lut "
+        "generators learn from, beside the discriminator's verdict: below 1 they follow the target folder's colours "
+        "more and the input's less (0: the discriminator alone)",
+    )
     lr_policy: LrPolicy = option(
         "linear",
         "after --epochs at the full rate: linear or cosine decay to 0 over --decay-epochs; step: times --lr-gamma "
@@ -335,6 +341,8 @@ class OptimConfig:
         if self.colour_lr is not None:
             non_negative(self, "colour_lr")
         non_negative(self, "pool_size", "lr_patience")
+        if not 0.0 <= self.colour_content <= 1.0:
+            raise ConfigError(f"--colour-content must be in [0, 1], got {self.colour_content}")
         try:
             parse_policy(self.diffaugment)
         except ValueError as error:
@@ -428,6 +436,8 @@ class Config:
             raise ConfigError("--colour-first trains the colour stage first: it needs --colour-lut")
         if self.optim.colour_lr is not None and not self.model.has_colour_stage():
             raise ConfigError("--colour-lr is the learning rate of the colour stages: it needs --colour-lut or --generator lut")
+        if self.optim.colour_content < 1.0 and not self.model.has_colour_stage():
+            raise ConfigError("--colour-content weighs what the colour stages learn from: it needs --colour-lut or --generator lut")
         if self.model.method == "distill" and self.model.teacher is None:
             raise ConfigError("distilling needs the teacher: its checkpoint or run folder (--checkpoint)")
         if self.model.method in ONE_SIDED:

@@ -10,7 +10,7 @@ way). A pixel generator can learn both, but under the cycle loss and a few minut
 does not: flattening and inking destroy what the cycle asks it to keep, and the benchmark's pixel
 networks stay at the photo plus a colour change. This stage has them built in, as operators with a
 handful of parameters, and it starts as (nearly) the identity. Training sets them from the
-discriminator's verdict alone (:meth:`stylecycle.training.step.Update.discriminator_alone`): the
+discriminator's verdict alone (:meth:`stylecycle.training.step.Update.adversarial_shares`): the
 content terms would turn the stage off on every style, the discriminator turns it on as far as the
 target folder has patches and lines, and leaves it near the photo for a colour grade.
 

@@ -26,14 +26,22 @@ from ..model import ContrastiveTranslation, CycleGAN, Domain, Losses
 from .pool import ImagePool
 
 
-def adversarial_gradients(adversarial: dict[nn.Module, Tensor]) -> list[tuple[nn.Parameter, Tensor]]:
-    """Each generator's abstraction stage's parameters with the gradient of its adversarial loss alone."""
+def stage_gradients(adversarial: dict[nn.Module, Tensor], content: Tensor, colour_content: float) -> list[tuple[nn.Parameter, Tensor]]:
+    """The gradients of the generators' stages: each abstraction stage's from its adversarial loss
+    alone; each colour stage's (when ``colour_content`` < 1) from its adversarial loss plus
+    ``colour_content`` times the gradient of the ``content`` terms (all the others)."""
     pairs: list[tuple[nn.Parameter, Tensor]] = []
     for generator, loss in adversarial.items():
-        stage = generator.abstraction
-        if isinstance(stage, nn.Module):
+        if isinstance(stage := generator.abstraction, nn.Module):
             parameters = list(stage.parameters())
             pairs += zip(parameters, torch.autograd.grad(loss, parameters, retain_graph=True))
+        if isinstance(colour := generator.colour, nn.Module) and colour_content < 1.0:
+            parameters = list(colour.parameters())
+            from_content = torch.autograd.grad(content, parameters, retain_graph=True, allow_unused=True)
+            from_adversarial = torch.autograd.grad(loss, parameters, retain_graph=True)
+            pairs += [
+                (p, a if c is None else a + colour_content * c) for p, a, c in zip(parameters, from_adversarial, from_content, strict=True)
+            ]
     return pairs
 
 
@@ -47,6 +55,7 @@ def reference_cyclegan_update(
     *,
     d_first: bool = False,
     augment: Callable[[Tensor], Tensor] = lambda images: images,
+    colour_content: float = 1.0,
 ) -> Losses:
     """One update of both generators and both discriminators, in the recipe's order; returns every loss."""
     m, w = model, model.loss
@@ -74,9 +83,10 @@ def reference_cyclegan_update(
                     seen = {k: v for k, v in vgg(fake).items() if k in m.style_layers}
                     losses[f"style_{source}"] = w.lambda_style * style_loss(seen, textures)
         opt_g.zero_grad()
-        from_discriminators = adversarial_gradients({m.G_ab: losses["G_ab"], m.G_ba: losses["G_ba"]})
-        torch.stack([losses[k] for k in losses if not k.startswith(("D_", "gp_"))]).sum().backward()
-        for parameter, gradient in from_discriminators:  # abstraction stages learn from their discriminator alone
+        kept = torch.stack([losses[k] for k in losses if not k.startswith(("D_", "gp_", "G_"))]).sum()  # the content terms
+        stages = stage_gradients({m.G_ab: losses["G_ab"], m.G_ba: losses["G_ba"]}, kept, colour_content)
+        (losses["G_ab"] + losses["G_ba"] + kept).backward()
+        for parameter, gradient in stages:
             parameter.grad = gradient
         opt_g.step()
         m.discriminators().requires_grad_(True)
@@ -111,6 +121,7 @@ def reference_cut_update(
     real_b: Tensor,
     *,
     augment: Callable[[Tensor], Tensor] = lambda images: images,
+    colour_content: float = 1.0,
 ) -> Losses:
     """One update of CUT or FastCUT as ``CUTModel.optimize_parameters`` computes it: the encoder
     features of source and translation each from their own pass (the keys with a graph, as
@@ -188,9 +199,9 @@ def reference_cut_update(
         else:
             losses["NCE_a"] = loss_nce
             loss_g = loss_g + loss_nce
-    from_discriminator = adversarial_gradients({m.G_ab: losses["G_ab"]})
+    stages = stage_gradients({m.G_ab: losses["G_ab"]}, loss_g - losses["G_ab"], colour_content)
     loss_g.backward()
-    for parameter, gradient in from_discriminator:  # the abstraction stage learns from the discriminator alone
+    for parameter, gradient in stages:
         parameter.grad = gradient
     opt_g.step()
     m.D_b.requires_grad_(True)

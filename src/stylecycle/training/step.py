@@ -57,7 +57,7 @@ def side_by_side_blockers(model: ModelConfig, loss: LossConfig, optim: OptimConf
     return [name for name, blocks in reasons.items() if blocks]
 
 
-Gradients = list[tuple[nn.Parameter, Tensor]]
+Shares = list[tuple[nn.Parameter, Tensor, float]]  # parameter, its adversarial gradient, its share of the rest
 
 
 @dataclass
@@ -75,6 +75,7 @@ class Update:
     dist: Distributed
     d_first: bool = False
     diffaugment: DiffAugment | None = None
+    colour_content: float = 1.0
 
     def augment(self, images: Tensor) -> Tensor:
         """What a discriminator sees of ``images``: themselves, or their DiffAugment (``--diffaugment``)."""
@@ -98,27 +99,35 @@ class Update:
             self.scaler.step(optimizer)
         return finite
 
-    def discriminator_alone(self, generator: nn.Module, adversarial: Tensor) -> Gradients:
+    def adversarial_shares(self, generator: nn.Module, adversarial: Tensor) -> Shares:
         """The gradient of the adversarial term ``adversarial`` alone for the parameters of
-        ``generator``'s abstraction stage (none without one), for :meth:`replace_gradients` to
-        put in place of the gradient of all terms once they are summed.
+        ``generator``'s stages that do not learn from every term alike, each with the share of the
+        other terms it keeps, for :meth:`weigh_content` to apply once the terms are summed.
 
-        Why the stage learns from the discriminator alone: the content terms (cycle, identity,
-        PatchNCE) ask to keep what its patches and lines remove, and they turn it off within a
-        few hundred steps on every style (97% photo), while the discriminator alone turns it on
-        for the painted and poster styles and leaves it near the photo for the colour grade
-        (docs/benchmarks.md). The network behind it still learns from all the terms."""
-        stage = getattr(generator, "abstraction", None)
-        if stage is None:
+        Why the abstraction stage learns from the discriminator alone (share 0): the content terms
+        (cycle, identity, PatchNCE) ask to keep what its patches and lines remove, and they turn it
+        off within a few hundred steps on every style (97% photo), while the discriminator alone
+        turns it on for the painted and poster styles and leaves it near the photo for the colour
+        grade (docs/benchmarks.md). The colour stage keeps ``colour_content`` of them
+        (``--colour-content``; all by default): with none its colours collapse, with all the cycle
+        keeps it from merging colours that a style prints alike. The network behind learns from all the terms."""
+        shares = [(stage, 0.0) for stage in (getattr(generator, "abstraction", None),) if stage is not None]
+        colour = getattr(generator, "colour", None)
+        if colour is not None and self.colour_content < 1.0:
+            shares.append((colour, self.colour_content))
+        parameters = [(parameter, share) for stage, share in shares for parameter in stage.parameters()]
+        if not parameters:
             return []
-        parameters = list(stage.parameters())
         scaled = self.scaler.scale(adversarial.float())
-        return list(zip(parameters, torch.autograd.grad(scaled, parameters, retain_graph=True, materialize_grads=True), strict=True))
+        gradients = torch.autograd.grad(scaled, [p for p, _ in parameters], retain_graph=True, materialize_grads=True)
+        return [(parameter, gradient, share) for (parameter, share), gradient in zip(parameters, gradients, strict=True)]
 
     @staticmethod
-    def replace_gradients(gradients: Gradients) -> None:
-        for parameter, gradient in gradients:
-            parameter.grad = gradient
+    def weigh_content(shares: Shares) -> None:
+        """Each parameter's gradient becomes its adversarial part plus its share of the rest."""
+        for parameter, adversarial, share in shares:
+            rest = parameter.grad - adversarial if parameter.grad is not None and share > 0 else None
+            parameter.grad = adversarial if rest is None else adversarial + share * rest
 
     def translate(self, generator: nn.Module, real: Tensor) -> Tensor:
         """A translation for the discriminators to judge, without a graph."""
@@ -147,7 +156,7 @@ def cyclegan_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
     m, w = u.model, u.model.loss
     assert isinstance(m, CycleGAN)
 
-    def round_trip(source: Domain, real: Tensor, there: Net, back: Net, judge: Net, other: Tensor) -> tuple[Gradients, Losses, Tensor]:
+    def round_trip(source: Domain, real: Tensor, there: Net, back: Net, judge: Net, other: Tensor) -> tuple[Shares, Losses, Tensor]:
         """A → B must fool D_b and come back through B → A; B images must pass A → B unchanged."""
         to = "b" if source == "a" else "a"
         with u.autocast():
@@ -164,7 +173,7 @@ def cyclegan_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
                     losses[f"perceptual_{source}"] = w.lambda_perceptual * m.perceptual_loss(seen, real)
                 if w.lambda_style > 0:  # take on the textures of the target domain's images
                     losses[f"style_{source}"] = w.lambda_style * m.style_loss(seen, other)
-        return u.discriminator_alone(there, losses[f"G_{source}{to}"]), u.backward(losses), fake  # in this order: backward frees the graph
+        return u.adversarial_shares(there, losses[f"G_{source}{to}"]), u.backward(losses), fake  # in this order: backward frees the graph
 
     def judge(domain: Domain, real: Tensor, fake: Tensor, discriminator: nn.Module) -> Losses:
         """Real images against fakes drawn partly from the pool of past ones."""
@@ -183,7 +192,7 @@ def cyclegan_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
             lambda: round_trip("a", real_a, m.G_ab, m.G_ba, m.D_b, real_b),
             lambda: round_trip("b", real_b, m.G_ba, m.G_ab, m.D_a, real_a),
         )
-        u.replace_gradients(stage_ab + stage_ba)  # once both halves are done: each round trip reaches both stages
+        u.weigh_content(stage_ab + stage_ba)  # once both halves are done: each round trip reaches both stages
         m.discriminators().requires_grad_(True)
         losses = {**from_a, **from_b}
         return losses, u.step(u.opt_g, m.generators(), losses), fake_a, fake_b
@@ -241,9 +250,9 @@ def cut_update(u: Update, real_a: Tensor, real_b: Tensor) -> Outcome:
                 g_losses["NCE_b"] = 0.5 * w.lambda_nce * nce[len(real_a) :].mean()
             else:
                 g_losses["NCE_a"] = w.lambda_nce * nce.mean()
-    stage = u.discriminator_alone(m.G_ab, g_losses["G_ab"])
+    stage = u.adversarial_shares(m.G_ab, g_losses["G_ab"])
     u.backward(g_losses)
-    u.replace_gradients(stage)
+    u.weigh_content(stage)
     m.D_b.requires_grad_(True)
     return Outcome(g_losses, d_losses, u.step(u.opt_g, m.generators(), g_losses), d_stepped)
 

@@ -202,6 +202,7 @@ class Trainer:
             self.dist,
             d_first=optim.d_first,
             diffaugment=DiffAugment(parse_policy(optim.diffaugment), seed=train.seed + 3) if optim.diffaugment else None,
+            colour_content=optim.colour_content,
         )
 
         # A fixed set of images whose translations are drawn into every sample grid, so the
