@@ -94,9 +94,17 @@ def test_a_colour_rate_of_zero_holds_the_tables_at_the_transfer_while_the_networ
     assert [group["initial_lr"] for group in resumed.opt_g.param_groups] == [config.optim.lr, 0.0]
 
 
-def test_colour_lr_needs_a_colour_stage(tmp_path):
-    config = tiny_config(tmp_path, tmp_path / "run").updated({"optim": {"colour_lr": 0.0}})
-    with pytest.raises(ConfigError, match="--colour-lr .* needs --colour-lut"):
+@pytest.mark.parametrize("option, value", [("colour_lr", 0.0), ("colour_content", 0.5)])
+def test_the_colour_stages_own_options_need_a_colour_stage(tmp_path, option, value):
+    config = tiny_config(tmp_path, tmp_path / "run").updated({"optim": {option: value}})
+    with pytest.raises(ConfigError, match=f"--{option.replace('_', '-')} .* needs --colour-lut"):
+        config.validate()
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.5])
+def test_the_colour_stages_share_of_the_content_terms_is_a_fraction(tmp_path, share):
+    config = tiny_config(tmp_path, tmp_path / "run").updated({"model": {"colour_lut": True}, "optim": {"colour_content": share}})
+    with pytest.raises(ConfigError, match=r"--colour-content must be in \[0, 1\]"):
         config.validate()
 
 
