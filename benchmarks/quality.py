@@ -84,10 +84,12 @@ CANDIDATES: dict[str, dict[str, dict[str, Any]]] = {
     # at the full rate the grade's table drifts away from the better transfer it starts from.
     "fast_colour_lr": {"train": {"recipe": "fast"}, "optim": {"colour_lr": 5e-5}},
     "fast_colour_full_rate": {"train": {"recipe": "fast"}, "optim": {"colour_lr": None}},
-    # The default without that stage: what it adds on a style (comic) made of operators it does not have.
+    # The colour tables learning from their discriminator and a share of the content terms (--colour-content): the
+    # cycle keeps them from merging colours that a palette style (a comic's inks) prints alike.
     "fast_colour_content_03": {"train": {"recipe": "fast"}, "optim": {"colour_content": 0.3}},
     "fast_colour_content_01": {"train": {"recipe": "fast"}, "optim": {"colour_content": 0.1}},
     "fast_colour_content_0": {"train": {"recipe": "fast"}, "optim": {"colour_content": 0.0}},
+    # The default without that stage: what it adds on a style (comic) made of operators it does not have.
     "fast_no_abstraction": {"train": {"recipe": "fast"}, "model": {"abstraction": False}},
     "colour_first_small": {
         "train": {"recipe": "preview"},

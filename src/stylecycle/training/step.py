@@ -111,9 +111,10 @@ class Update:
         grade (docs/benchmarks.md). The colour stage keeps ``colour_content`` of them
         (``--colour-content``; all by default): with none its colours collapse, with all the cycle
         keeps it from merging colours that a style prints alike. The network behind learns from all the terms."""
-        shares = [(stage, 0.0) for stage in (getattr(generator, "abstraction", None),) if stage is not None]
-        colour = getattr(generator, "colour", None)
-        if colour is not None and self.colour_content < 1.0:
+        shares: list[tuple[nn.Module, float]] = []
+        if (abstraction := getattr(generator, "abstraction", None)) is not None:
+            shares.append((abstraction, 0.0))
+        if (colour := getattr(generator, "colour", None)) is not None and self.colour_content < 1.0:
             shares.append((colour, self.colour_content))
         parameters = [(parameter, share) for stage, share in shares for parameter in stage.parameters()]
         if not parameters:
@@ -126,8 +127,9 @@ class Update:
     def weigh_content(shares: Shares) -> None:
         """Each parameter's gradient becomes its adversarial part plus its share of the rest."""
         for parameter, adversarial, share in shares:
-            rest = parameter.grad - adversarial if parameter.grad is not None and share > 0 else None
-            parameter.grad = adversarial if rest is None else adversarial + share * rest
+            if share > 0 and parameter.grad is not None:
+                adversarial = adversarial + share * (parameter.grad - adversarial)
+            parameter.grad = adversarial
 
     def translate(self, generator: nn.Module, real: Tensor) -> Tensor:
         """A translation for the discriminators to judge, without a graph."""
