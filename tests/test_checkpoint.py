@@ -31,6 +31,13 @@ def test_a_run_folder_resolves_to_its_newest_checkpoint(trained):
     assert list_checkpoints(trainer.run_dir)[-1] == path
 
 
+@pytest.mark.parametrize("given", ["checkpoints", "checkpoints/latest"])
+def test_the_checkpoints_folder_and_its_latest_pointer_resolve_to_the_newest_checkpoint(trained, given):
+    trainer, path = trained
+    assert load_checkpoint(trainer.run_dir / given)["step"] == load_checkpoint(path)["step"]
+    assert Translator.from_checkpoint(trainer.run_dir / given, device="cpu") is not None
+
+
 def test_checkpoint_holds_everything_to_continue_the_run(trained):
     _, path = trained
     state = load_checkpoint(path)
@@ -59,7 +66,7 @@ def test_a_failed_save_leaves_the_previous_checkpoint_intact(tmp_path, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt", "latest"]  # no temporary file left behind
 
 
-@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04truncated zip"])
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"step_00000200.pt\n", b"PK\x03\x04truncated zip"])
 def test_unreadable_checkpoints_raise_a_one_line_error(tmp_path, content):
     path = tmp_path / "broken.pt"
     path.write_bytes(content)

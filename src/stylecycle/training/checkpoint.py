@@ -8,9 +8,7 @@ config, so translating needs nothing else and a run can be continued from it.
 
 from __future__ import annotations
 
-import pickle
 import re
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +47,11 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
 
 
 def resolve_checkpoint(path: Path) -> Path:
-    """A checkpoint file as given, or the newest checkpoint of a run folder."""
+    """A checkpoint file as given, or the newest checkpoint of a run folder (given as the run
+    folder, its checkpoints folder, or that folder's ``latest`` pointer)."""
     path = Path(path)
+    if (path.name == LATEST and path.is_file()) or (path.name == CHECKPOINT_DIR and path.is_dir()):
+        path = run_folder(path)
     pointer = path / CHECKPOINT_DIR / LATEST
     if pointer.is_file():
         latest = pointer.parent / pointer.read_text().strip()
@@ -86,10 +87,12 @@ def prune_checkpoints(run_dir: Path, keep_last: int) -> None:
 
 
 def read_weights_file(path: Path, map_location: str | torch.device = "cpu") -> Any:
-    """``torch.load`` without unpickling code, or a one-line error."""
+    """``torch.load`` without unpickling code, or a one-line error. Any exception: on bytes that
+    are not a checkpoint, torch's unpickler raises whatever its parse trips over (IndexError on a
+    line of text, for one), and none of it means more to a user than "not a checkpoint"."""
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+    except Exception as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {first_line(exc)} (is it a stylecycle checkpoint?)") from exc
 
 
