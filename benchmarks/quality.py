@@ -124,12 +124,13 @@ def train_and_score(
     trainer = Trainer(config)
     final = trainer.run()
     translator = Translator.from_checkpoint(final, device="cpu")
-    scores, over_natural, rows = [], [], []
+    scores, rows = [], []
+    over_natural: dict[str, float] = {}  # per test photo
     for photo in sorted((data_root / "testA").glob("*.png")):
         source, truth = read_pil(photo), read_pil(data_root / "testB" / photo.name)
         translated = translator.translate(source)
         scores.append(paired_scores(translated, truth))
-        over_natural.append(scores[-1]["checkerboard"] / max(1.0, photo_checkerboard[photo.name]))
+        over_natural[photo.name] = scores[-1]["checkerboard"] / max(1.0, photo_checkerboard[photo.name])
         rows.append([("input", source), (name, translated), ("truth", truth)])
     return {
         "seed": seed,
@@ -139,7 +140,8 @@ def train_and_score(
         "ssim": round(statistics.mean(s["ssim"] for s in scores), 4),
         # artefacts: the worst test image's checkerboard energy (x the truth's) and mean border error (x the interior's)
         "checkerboard": round(max(s["checkerboard"] for s in scores), 2),
-        "checkerboard_excess": round(max(over_natural), 2),  # the worst test image's, against CHECKERBOARD_MARGIN
+        "checkerboard_excess": round(max(over_natural.values()), 2),  # the worst test image's, against CHECKERBOARD_MARGIN
+        "checkerboard_worst_image": max(over_natural, key=lambda photo: over_natural[photo]),
         "border": round(statistics.mean(s["border"] for s in scores), 2),
         "sheet_rows": rows[:SHEET_IMAGES],
         **({"abstraction": translator.generator.abstraction.describe()} if translator.generator.abstraction is not None else {}),
