@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import math
 import statistics
 import tempfile
 from collections.abc import Callable
@@ -73,7 +72,7 @@ from stylecycle.nn.abstraction import kuwahara as stage_kuwahara
 
 TABLE_SIZE = 17
 LINE_STRENGTHS = (0.25, 0.5, 0.75, 0.95)  # the grid of the stage's line settings that headroom tries
-LINE_THRESHOLDS = (0.03, 0.05, 0.08, 0.12, 0.18, 0.25)
+LINE_THRESHOLDS = (0.06, 0.08, 0.12, 0.18, 0.25)  # above the stage's floor, 0.05
 Colour = Callable[[np.ndarray], np.ndarray]  # H x W x 3 in [0, 1] in, the same out: recoloured or filtered
 
 
@@ -110,9 +109,7 @@ def stage_lines(strength: float, threshold: float) -> Colour:
     ``threshold``: applied to :func:`stage_patches`' output, the stage set by hand to one radius
     and its lines."""
     stage = AbstractionStage()
-    with torch.no_grad():
-        stage.strength.fill_(math.log(strength / (1.0 - strength)) / stage.gain)
-        stage.threshold.fill_(threshold / stage.gain)
+    stage.set_lines(strength, threshold)
     return applied(stage.inked)
 
 

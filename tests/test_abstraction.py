@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import assert_onnx_export_matches, trained_tiny_model
+from conftest import assert_onnx_export_matches, tiny_config, trained_tiny_model
 from stylecycle.cli import main
 from stylecycle.config import ModelConfig
+from stylecycle.data.demo import build_demo_dataset
 from stylecycle.inference import Translator
 from stylecycle.model import build_generator
-from stylecycle.nn.abstraction import AbstractionStage, kuwahara
+from stylecycle.nn.abstraction import LINE_GAIN, STAGE_GAIN, THRESHOLD_FLOOR, AbstractionStage, kuwahara
+from stylecycle.training.trainer import Trainer
 
 
 def step_edge_with_texture(height: int = 32, width: int = 32) -> torch.Tensor:
@@ -37,12 +39,57 @@ def test_a_new_stage_is_nearly_the_identity():
 
 def test_lines_darken_the_edges_and_leave_flat_regions_alone():
     stage = AbstractionStage()
-    with torch.no_grad():
-        stage.strength.fill_(5.0 / stage.gain)  # full strength
+    stage.set_lines(0.995, 0.15)  # full strength
     image = step_edge_with_texture() * 0.0 + torch.where(torch.arange(32) < 16, -0.5, 0.5)  # a clean step
     out = stage(image)
     assert out[..., 15:17].mean() < -0.9  # both sides of the step turn black
     assert torch.allclose(out[..., 4:10], image[..., 4:10], atol=1e-3) and torch.allclose(out[..., 22:28], image[..., 22:28], atol=1e-3)
+
+
+def test_lines_put_back_on_their_floor_stay_lines_and_can_rise_again():
+    """However far an optimiser step pushes the threshold down, the projection puts it back on the
+    floor, where flat regions keep all but a few percent of their brightness (the lines do not turn
+    into a darkening of the whole picture) and the threshold still has a gradient to rise by."""
+    stage = AbstractionStage()
+    stage.set_lines(0.995, 0.15)
+    with torch.no_grad():
+        stage.threshold.fill_(-10.0)
+    stage.keep_lines_above_floor()
+    assert stage.threshold.item() * LINE_GAIN == pytest.approx(THRESHOLD_FLOOR)
+    image = torch.where(torch.arange(32) < 16, -0.5, 0.5).expand(1, 3, 32, 32)
+    out = stage(image)
+    assert (out[..., 4:10] - image[..., 4:10]).abs().max() < 0.1 and (out[..., 22:28] - image[..., 22:28]).abs().max() < 0.1
+    assert out[..., 15:17].mean() < -0.9  # the step is still inked
+    out.mean().backward()
+    assert stage.threshold.grad is not None and stage.threshold.grad.item() > 0  # a higher threshold: a brighter picture
+
+
+def test_training_keeps_the_line_threshold_on_its_floor_after_every_generator_step(tmp_path):
+    config = tiny_config(build_demo_dataset(tmp_path / "data", train_per_domain=2, side=32), tmp_path / "run", max_steps=1)
+    config.model.abstraction = True
+    trainer = Trainer(config)
+    stages = [g.abstraction for g in trainer.model.translators().values() if g.abstraction is not None]
+    with torch.no_grad():
+        for stage in stages:
+            stage.threshold.fill_(-1.0)
+    trainer.opt_g.step()
+    assert all(stage.threshold.item() * LINE_GAIN == pytest.approx(THRESHOLD_FLOOR) for stage in stages) and len(stages) == 2
+
+
+def test_an_optimiser_step_moves_the_lines_three_times_as_far_as_the_patches():
+    """The lines' settings learn at LINE_GAIN, the patches' weights at STAGE_GAIN: one Adam step
+    of the same learning rate changes their logits by those multiples of it."""
+    stage = AbstractionStage()
+    stage.set_lines(0.5, 0.2)
+    before = stage.mixing.detach() * STAGE_GAIN, stage.strength.detach() * LINE_GAIN
+    optimiser = torch.optim.Adam(stage.parameters(), lr=1e-3)
+    stage(step_edge_with_texture()).mean().backward()
+    optimiser.step()
+    mixing_moved = (stage.mixing.detach() * STAGE_GAIN - before[0]).abs()
+    strength_moved = (stage.strength.detach() * LINE_GAIN - before[1]).abs()
+    assert torch.allclose(mixing_moved, torch.full_like(mixing_moved, 1e-3 * STAGE_GAIN), rtol=1e-3)
+    assert torch.isclose(strength_moved, torch.tensor(1e-3 * LINE_GAIN), rtol=1e-3)
+    assert LINE_GAIN == 3 * STAGE_GAIN
 
 
 def test_the_adversarial_loss_can_move_every_weight_of_the_stage():

@@ -98,6 +98,13 @@ class TranslationModel(nn.Module):
         """The generators' colour stages (``--colour-lut``, the ``lut`` generator), which ``--colour-lr`` trains at their own rate."""
         return [generator.colour for generator in self.translators().values() if generator.colour is not None]
 
+    def keep_within_bounds(self) -> None:
+        """Put the generators' bounded settings back within their bounds (the abstraction stage's
+        line threshold on its floor); the trainer calls it after every generator step."""
+        for generator in self.translators().values():
+            if generator.abstraction is not None:
+                generator.abstraction.keep_lines_above_floor()
+
     def enable_generator_networks(self, enabled: bool) -> None:
         """Off, the generators' colour stages translate alone (``--colour-first``)."""
         for generator in self.translators().values():

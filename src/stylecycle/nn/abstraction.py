@@ -19,7 +19,7 @@ target folder has patches and lines, and leaves it near the photo for a colour g
   learnable mixing weights.
 - Lines: ``1 - strength * sigmoid(sharpness * (edge - threshold))`` multiplies the smoothed image,
   where ``edge`` is the Sobel gradient of its luma (the height of the step across it); strength and
-  threshold are learnable.
+  threshold are learnable, the threshold no lower than :data:`THRESHOLD_FLOOR`.
 
 Plain convolutions, pooling and a gather: it exports to ONNX and TorchScript, applies to any image
 size, and costs little beside the pixel network.
@@ -27,6 +27,7 @@ size, and costs little beside the pixel network.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import torch
@@ -35,9 +36,20 @@ from torch import nn
 
 RADII = (2, 4, 6)  # Kuwahara radii the stage mixes: patches of about 3, 5 and 7 pixels
 # Stored parameters are these values divided by STAGE_GAIN, so that Adam (steps of about the
-# learning rate, whatever the gradient) moves a weight's logit or the threshold by 25x the
+# learning rate, whatever the gradient) moves a mixing weight's logit by 25x the
 # learning rate per step: hundreds of steps to change the look, not tens of thousands.
 STAGE_GAIN = 25.0
+# The lines' strength and threshold learn three times as fast (stored divided by LINE_GAIN): at
+# STAGE_GAIN a painted style's outlines reached full strength within 5 minutes (2 CPU cores) on one
+# seed of two, and a colour grade's lines could drift down to darkening every edge instead of
+# turning off; at 3x every such run settled within 5 minutes (docs/benchmarks.md, "Lines that
+# learn faster, above a floor").
+LINE_GAIN = 75.0
+# Below this edge height the sigmoid's lines reach into flat regions and become a darkening of the
+# whole picture, which the colour table does better; below zero they used to end there for good
+# (the sigmoid is flat everywhere, so no gradient brings them back). Training puts the threshold
+# back on the floor after every optimiser step (:meth:`AbstractionStage.keep_lines_above_floor`).
+THRESHOLD_FLOOR = 0.05
 START_LOGITS = (0.0, -3.0, -3.0, -3.0)  # photo, then each radius: 87% photo at first
 START_STRENGTH_LOGIT = -3.0  # lines at 5% of their full darkness at first
 START_THRESHOLD = 0.15  # an edge of 15% of the range between black and white
@@ -72,10 +84,12 @@ class AbstractionStage(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.radii = RADII
-        self.gain, self.sharpness = STAGE_GAIN, SHARPNESS  # attributes, not globals, so that TorchScript can see them
+        # attributes, not globals, so that TorchScript can see them
+        self.gain, self.line_gain, self.sharpness = STAGE_GAIN, LINE_GAIN, SHARPNESS
         self.mixing = nn.Parameter(torch.tensor(START_LOGITS) / STAGE_GAIN)
-        self.strength = nn.Parameter(torch.tensor(START_STRENGTH_LOGIT / STAGE_GAIN))
-        self.threshold = nn.Parameter(torch.tensor(START_THRESHOLD / STAGE_GAIN))
+        self.strength = nn.Parameter(torch.tensor(0.0))
+        self.threshold = nn.Parameter(torch.tensor(0.0))
+        self.set_lines(torch.sigmoid(torch.tensor(START_STRENGTH_LOGIT)).item(), START_THRESHOLD)
         sobel_x = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8.0  # /8: a step of h reads h
         self.register_buffer("sobel", torch.stack([sobel_x, sobel_x.T]).unsqueeze(1), persistent=False)
         self.register_buffer("luma", torch.tensor(LUMA).view(1, 3, 1, 1), persistent=False)
@@ -85,8 +99,25 @@ class AbstractionStage(nn.Module):
         """What the stage has learned, in words a user can check against the samples."""
         weights = torch.softmax(self.mixing.detach() * self.gain, 0).tolist()
         patches = ", ".join(f"{w:.0%} radius {r}" for w, r in zip(weights[1:], self.radii, strict=True))
-        strength = torch.sigmoid(self.strength.detach() * self.gain).item()
-        return f"{weights[0]:.0%} photo, {patches}; lines {strength:.0%} dark above edges of {self.threshold.item() * self.gain:.2f}"
+        strength = torch.sigmoid(self.strength.detach() * self.line_gain).item()
+        return f"{weights[0]:.0%} photo, {patches}; lines {strength:.0%} dark above edges of {self.threshold.item() * self.line_gain:.2f}"
+
+    @torch.jit.unused
+    @torch.no_grad()
+    def set_lines(self, strength: float, threshold: float) -> None:
+        """Set the lines by hand: ``strength`` (0-1, exclusive) dark above edges of ``threshold``."""
+        if not 0.0 < strength < 1.0 or threshold < THRESHOLD_FLOOR:
+            raise ValueError(f"lines need 0 < strength < 1 and a threshold of at least {THRESHOLD_FLOOR} (got {strength}, {threshold})")
+        self.strength.fill_(math.log(strength / (1.0 - strength)) / self.line_gain)
+        self.threshold.fill_(threshold / self.line_gain)
+
+    @torch.jit.unused
+    @torch.no_grad()
+    def keep_lines_above_floor(self) -> None:
+        """A projection, after each optimiser step, rather than a clamp in :meth:`forward`: a
+        clamped threshold has no gradient below the floor, so one pushed past it would stay there;
+        set back onto the floor, it rises again as soon as the discriminator asks."""
+        self.threshold.clamp_(min=THRESHOLD_FLOOR / self.line_gain)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.inked(self.patches(x))
@@ -107,5 +138,5 @@ class AbstractionStage(nn.Module):
         brightness = (image * self.luma.to(image.dtype)).sum(1, keepdim=True)
         gradient = F.conv2d(F.pad(brightness, (1, 1, 1, 1), mode="reflect"), self.sobel.to(image.dtype))
         edge = torch.sqrt(gradient.pow(2).sum(1, keepdim=True) + 1e-6)
-        lines = torch.sigmoid(self.strength * self.gain) * torch.sigmoid(self.sharpness * (edge - self.threshold * self.gain))
+        lines = torch.sigmoid(self.strength * self.line_gain) * torch.sigmoid(self.sharpness * (edge - self.threshold * self.line_gain))
         return (image * (1.0 - lines)) * 2.0 - 1.0

@@ -178,6 +178,7 @@ class Trainer:
 
         colour_stages = torch.nn.ModuleList(self.model.colour_stages())
         self.opt_g = adam(self.model.generators(), optim.lr, {} if optim.colour_lr is None else {colour_stages: optim.colour_lr})
+        self.opt_g.register_step_post_hook(lambda *_: self.model.keep_within_bounds())
         self.opt_d = adam(self.model.discriminators(), optim.lr if optim.lr_d is None else optim.lr_d, {})
         factor = LrFactor(
             optim.lr_policy, constant_steps, self.total_steps, step_every=optim.lr_step_epochs * self.steps_per_epoch, gamma=optim.lr_gamma
