@@ -87,9 +87,8 @@ class AbstractionStage(nn.Module):
         # attributes, not globals, so that TorchScript can see them
         self.gain, self.line_gain, self.sharpness = STAGE_GAIN, LINE_GAIN, SHARPNESS
         self.mixing = nn.Parameter(torch.tensor(START_LOGITS) / STAGE_GAIN)
-        self.strength = nn.Parameter(torch.tensor(0.0))
-        self.threshold = nn.Parameter(torch.tensor(0.0))
-        self.set_lines(torch.sigmoid(torch.tensor(START_STRENGTH_LOGIT)).item(), START_THRESHOLD)
+        self.strength = nn.Parameter(torch.tensor(START_STRENGTH_LOGIT / LINE_GAIN))
+        self.threshold = nn.Parameter(torch.tensor(START_THRESHOLD / LINE_GAIN))
         sobel_x = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8.0  # /8: a step of h reads h
         self.register_buffer("sobel", torch.stack([sobel_x, sobel_x.T]).unsqueeze(1), persistent=False)
         self.register_buffer("luma", torch.tensor(LUMA).view(1, 3, 1, 1), persistent=False)
