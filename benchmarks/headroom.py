@@ -14,11 +14,11 @@ untouched photo, and SSIM) as translated by:
   half perfectly but the colours only as well as the transfer would score this;
 - ``patches, no lines + colour transfer``: the same without the style's lines (the grade has
   none): what its lines are worth;
-- ``stage's patches + best colour mapping``: the abstraction stage's own patches (the photo, or
-  its Kuwahara filter at one of its radii, whichever scores best) under the best colour mapping:
+- ``stage's patches + best colour mapping``: the abstraction stage's own smoothing (the photo, or
+  one of its operators — a Kuwahara radius, the bilateral filter —, whichever scores best) under the best colour mapping:
   what a generator made of that stage and a colour table can score at most, without lines;
 - ``stage's patches and lines + best colour mapping``: the whole stage (patches and lines) at its
-  best fixed settings (one radius, a line strength and threshold from a grid) under the best
+  best fixed settings (one operator, a line strength and threshold from a grid) under the best
   colour mapping: what that stage and a colour table can score at most with its lines;
 - ``stage's patches + truths' own colour transfer``: the same patches, coloured by the colour
   transfer from their colours to the test truths' own (the same contents, no pairs): as close as
@@ -43,6 +43,7 @@ import statistics
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -67,8 +68,7 @@ from stylecycle.data.styles import (
 from stylecycle.evaluation import paired_scores
 from stylecycle.inference import Translator
 from stylecycle.model import build_generator
-from stylecycle.nn.abstraction import RADII, AbstractionStage
-from stylecycle.nn.abstraction import kuwahara as stage_kuwahara
+from stylecycle.nn.abstraction import AbstractionStage
 
 TABLE_SIZE = 17
 LINE_STRENGTHS = (0.25, 0.5, 0.75, 0.95)  # the grid of the stage's line settings that headroom tries
@@ -81,10 +81,18 @@ def applied(network: Callable[[torch.Tensor], torch.Tensor]) -> Colour:
 
     @torch.no_grad()
     def apply(x: np.ndarray) -> np.ndarray:
-        image = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).permute(2, 0, 1)[None] * 2 - 1
-        return ((network(image)[0].permute(1, 2, 0).float() + 1) / 2).clamp(0.0, 1.0).numpy()
+        return as_array(network(as_tensor(x)))
 
     return apply
+
+
+def as_tensor(x: np.ndarray) -> torch.Tensor:
+    """An H x W x 3 array in [0, 1] as the networks take it: 1 x 3 x H x W in [-1, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).permute(2, 0, 1)[None] * 2 - 1
+
+
+def as_array(image: torch.Tensor) -> np.ndarray:
+    return ((image[0].permute(1, 2, 0).float() + 1) / 2).clamp(0.0, 1.0).numpy()
 
 
 def colour_transfer(images_a: list[torch.Tensor], images_b: list[torch.Tensor]) -> Colour:
@@ -99,15 +107,18 @@ def as_uint8(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)).permute(2, 0, 1)
 
 
-def stage_patches(radius: int) -> Colour:
-    """The abstraction stage's patches (:func:`stylecycle.nn.abstraction.kuwahara`) at one of its radii; 0: the photo."""
-    return (lambda x: x) if radius == 0 else applied(lambda image: stage_kuwahara(image, radius))
+def stage_patches(x: np.ndarray) -> dict[str, np.ndarray]:
+    """The abstraction stage's smoothing operators (:meth:`AbstractionStage.smoothings`), each
+    alone, applied to one H x W x 3 photo in [0, 1]: by the operator's name ("photo", "radius 2", "bilateral", ...)."""
+    stage = AbstractionStage()
+    with torch.no_grad():
+        return {name: as_array(operated) for name, operated in zip(stage.operator_names(), stage.smoothings(as_tensor(x)), strict=True)}
 
 
 def stage_lines(strength: float, threshold: float) -> Colour:
     """The stage's lines alone (:meth:`AbstractionStage.inked`), ``strength`` dark above edges of
-    ``threshold``: applied to :func:`stage_patches`' output, the stage set by hand to one radius
-    and its lines."""
+    ``threshold``: applied to one of :func:`stage_patches`' outputs, the stage set by hand to one
+    operator and its lines."""
     stage = AbstractionStage()
     stage.set_lines(strength, threshold)
     return applied(stage.inked)
@@ -160,7 +171,7 @@ def scored(translations: list[np.ndarray], truths: list[Image.Image]) -> dict[st
     return {"psnr": round(statistics.mean(s["psnr"] for s in scores), 2), "ssim": round(statistics.mean(s["ssim"] for s in scores), 3)}
 
 
-def decomposed(style: str, checkpoint: Path, photos: list[Image.Image], truths: list[Image.Image]) -> dict[str, dict[str, float]]:
+def decomposed(style: str, checkpoint: Path, photos: list[Image.Image], truths: list[Image.Image]) -> dict[str, dict[str, Any]]:
     """A trained run's translation, and its generator's parts scored apart: whether its colours
     or its spatial half hold it back."""
     translator = Translator.from_checkpoint(checkpoint, device="cpu")
@@ -179,34 +190,35 @@ def decomposed(style: str, checkpoint: Path, photos: list[Image.Image], truths: 
     return rows
 
 
-def headroom(style: str, data_root: Path, checkpoint: Path | None = None) -> dict[str, dict[str, float]]:
+def headroom(style: str, data_root: Path, checkpoint: Path | None = None) -> dict[str, dict[str, Any]]:
     names = [p.name for p in sorted((data_root / "testA").glob("*.png"))]
     photos, truths = [read_pil(data_root / "testA" / n) for n in names], [read_pil(data_root / "testB" / n) for n in names]
     arrays, true_arrays = [to_array(p) for p in photos], [to_array(t) for t in truths]
     folders = {d: [pil_to_uint8(read_pil(p)) for p in sorted((data_root / f"train{d.upper()}").glob("*.png"))] for d in "AB"}
     colour = colour_transfer(folders["A"], folders["B"])
     steps = [SPATIAL_STEPS[style](p, colour) for p in photos]
-    # The stage's own patches at each of its settings (photo or one radius), coloured at best by a
+    # The stage's own patches at each of its settings (photo or one operator), coloured at best by a
     # colour mapping and by a colour transfer: the second from the test truths' own colours, which
     # no model sees, so it is as close as matching colour distributions (without pairs) can come.
     true_uint8 = [pil_to_uint8(t) for t in truths]
 
-    patches_at = {radius: [stage_patches(radius)(x) for x in arrays] for radius in (0, *RADII)}
+    by_photo = [stage_patches(x) for x in arrays]
+    patches_at = {name: [operated[name] for operated in by_photo] for name in by_photo[0]}
 
-    def coloured_patches(radius: int) -> tuple[dict[str, float], dict[str, float]]:
-        patches = patches_at[radius]
+    def coloured_patches(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        patches = patches_at[name]
         own = colour_transfer([as_uint8(x) for x in patches], true_uint8)
         mapped = scored(best_colour_mapping(patches, true_arrays), truths)
-        return {**mapped, "radius": radius}, {**scored([own(x) for x in patches], truths), "radius": radius}
+        return {**mapped, "patches": name}, {**scored([own(x) for x in patches], truths), "patches": name}
 
-    def with_lines(radius: int, strength: float, threshold: float) -> dict[str, float]:
+    def with_lines(name: str, strength: float, threshold: float) -> dict[str, Any]:
         lines = stage_lines(strength, threshold)
-        staged = [lines(patches) for patches in patches_at[radius]]
-        return {**scored(best_colour_mapping(staged, true_arrays), truths), "radius": radius, "strength": strength, "threshold": threshold}
+        staged = [lines(patches) for patches in patches_at[name]]
+        return {**scored(best_colour_mapping(staged, true_arrays), truths), "patches": name, "strength": strength, "threshold": threshold}
 
-    settings = [coloured_patches(radius) for radius in (0, *RADII)]
+    settings = [coloured_patches(name) for name in patches_at]
     best_mapped = max((mapped for mapped, _ in settings), key=lambda row: row["psnr"])
-    lined = (with_lines(*setting) for setting in itertools.product((0, *RADII), LINE_STRENGTHS, LINE_THRESHOLDS))
+    lined = (with_lines(*setting) for setting in itertools.product(patches_at, LINE_STRENGTHS, LINE_THRESHOLDS))
     best_transferred = max((transferred for _, transferred in settings), key=lambda row: row["psnr"])
     return {
         "untouched photo": scored(arrays, truths),
@@ -221,18 +233,17 @@ def headroom(style: str, data_root: Path, checkpoint: Path | None = None) -> dic
     }
 
 
-def setting_name(row: dict[str, float]) -> str:
-    patches = "photo" if row["radius"] == 0 else f"radius {row['radius']:.0f}"
-    return patches + (f", lines {row['strength']:.0%} above {row['threshold']:.2f}" if "strength" in row else "")
+def setting_name(row: dict[str, Any]) -> str:
+    return row["patches"] + (f", lines {row['strength']:.0%} above {row['threshold']:.2f}" if "strength" in row else "")
 
 
-def markdown(result: dict[str, dict[str, dict[str, float]]]) -> str:
+def markdown(result: dict[str, dict[str, dict[str, Any]]]) -> str:
     styles = list(result)
     lines = ["| translation | " + " | ".join(f"{s}: Δ PSNR (SSIM)" for s in styles) + " |", "|---|" + "---:|" * len(styles)]
     for row in result[styles[0]]:
         cells = [
             f"{result[s][row]['psnr'] - result[s]['untouched photo']['psnr']:+.2f} ({result[s][row]['ssim']:.3f})"
-            + (f", {setting_name(result[s][row])}" if "radius" in result[s][row] else "")
+            + (f", {setting_name(result[s][row])}" if "patches" in result[s][row] else "")
             for s in styles
         ]
         lines.append(f"| {row} | " + " | ".join(cells) + " |")

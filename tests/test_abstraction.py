@@ -11,7 +11,17 @@ from stylecycle.config import ModelConfig
 from stylecycle.data.demo import build_demo_dataset
 from stylecycle.inference import Translator
 from stylecycle.model import build_generator
-from stylecycle.nn.abstraction import LINE_GAIN, STAGE_GAIN, THRESHOLD_FLOOR, AbstractionStage, kuwahara
+from stylecycle.nn.abstraction import (
+    BILATERAL_RADIUS,
+    BILATERAL_RANGE_SIGMA,
+    BILATERAL_SPACE_SIGMA,
+    LINE_GAIN,
+    STAGE_GAIN,
+    THRESHOLD_FLOOR,
+    AbstractionStage,
+    bilateral,
+    kuwahara,
+)
 from stylecycle.training.trainer import Trainer
 
 
@@ -30,6 +40,36 @@ def test_kuwahara_flattens_texture_and_keeps_the_edge_sharp():
     assert left.std() < 0.3 * image[..., 4:-4, 4:12].std() and right.std() < 0.3 * image[..., 4:-4, 20:28].std()
     # either side of the edge keeps its own level: no blur across it
     assert flat[..., 15].mean() < -0.4 and flat[..., 16].mean() > 0.4
+
+
+def test_the_bilateral_filter_smooths_texture_and_keeps_the_edge_sharp():
+    image = step_edge_with_texture()
+    smooth = bilateral(image, BILATERAL_RADIUS, BILATERAL_SPACE_SIGMA, BILATERAL_RANGE_SIGMA)
+    left, right = smooth[..., 4:-4, 4:12], smooth[..., 4:-4, 20:28]
+    assert left.std() < 0.5 * image[..., 4:-4, 4:12].std() and right.std() < 0.5 * image[..., 4:-4, 20:28].std()
+    assert smooth[..., 15].mean() < -0.4 and smooth[..., 16].mean() > 0.4  # no blur across the step
+
+
+def test_the_bilateral_filter_leaves_a_smooth_ramp_as_it_is():
+    """Unlike the Kuwahara filters, it makes no patches: a gradient stays a gradient."""
+    ramp = torch.linspace(-0.8, 0.8, 48).view(1, 1, 1, 48).expand(1, 3, 48, 48)
+    smooth = bilateral(ramp, BILATERAL_RADIUS, BILATERAL_SPACE_SIGMA, BILATERAL_RANGE_SIGMA)
+    assert (smooth - ramp)[..., 4:-4].abs().max() < 1e-4
+
+
+def test_a_stage_saved_before_the_bilateral_filter_loads_with_it_off_and_translates_as_before():
+    old = AbstractionStage()
+    with torch.no_grad():
+        old.mixing.copy_(torch.tensor([0.5, 1.0, -1.0, 0.0, 0.0]) / STAGE_GAIN)
+    state = old.state_dict()
+    state["mixing"] = state["mixing"][:-1]  # the four operators a stage had before
+    weights = torch.softmax(state["mixing"] * STAGE_GAIN, 0)
+    image = step_edge_with_texture()
+    before = weights[0] * image + sum(w * kuwahara(image, r) for w, r in zip(weights[1:], (2, 4, 6), strict=True))
+    stage = AbstractionStage()
+    stage.load_state_dict(state)
+    assert torch.softmax(stage.mixing * STAGE_GAIN, 0)[-1] < 1e-10
+    assert torch.allclose(stage.patches(image), before, atol=1e-6)
 
 
 def test_a_new_stage_is_nearly_the_identity():
@@ -96,7 +136,8 @@ def test_the_adversarial_loss_can_move_every_weight_of_the_stage():
     generator = build_generator(ModelConfig(ngf=4, n_blocks=1, abstraction=True))
     generator(step_edge_with_texture()).mean().backward()
     assert generator.abstraction is not None
-    assert all(parameter.grad is not None and parameter.grad.abs().sum() > 0 for parameter in generator.abstraction.parameters())
+    # every entry: each smoothing operator's mixing weight, the photo's and the bilateral's included
+    assert all(parameter.grad is not None and (parameter.grad != 0).all() for parameter in generator.abstraction.parameters())
 
 
 @pytest.mark.parametrize("model", [{"abstraction": True}, {"generator": "lut", "n_blocks": None, "abstraction": True}])

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import trained_tiny_model
@@ -59,11 +60,14 @@ def test_headroom_takes_the_photo_as_the_stage_of_a_generator_without_one(headro
     assert rows["its stage + best colour mapping"] == headroom.scored(fitted, truths)
 
 
-def test_headroom_sets_the_stage_by_hand_to_one_radius_and_its_lines(headroom):
-    """Set to one radius with faint lines, the stage is that radius's patches; strong lines darken
-    the edges of those patches and nothing else."""
+def test_headroom_sets_the_stage_by_hand_to_one_operator_and_its_lines(headroom):
+    """Set to one operator with faint lines, the stage is that operator's patches; strong lines
+    darken the edges of those patches and nothing else."""
     photo = to_array(load_photo("chelsea"))[:64, :64]
-    patches = headroom.stage_patches(4)(photo)
+    operated = headroom.stage_patches(photo)
+    assert list(operated) == ["photo", "radius 2", "radius 4", "radius 6", "bilateral"]
+    assert np.allclose(operated["photo"], photo, atol=1e-6)
+    patches = operated["radius 4"]
     faint, strong = headroom.stage_lines(1e-4, 0.1)(patches), headroom.stage_lines(0.95, 0.1)(patches)
     assert abs(faint - patches).max() < 1e-3
     darkened = (strong < patches - 0.01).any(-1)

@@ -12,29 +12,37 @@ networks stay at the photo plus a colour change. This stage has them built in, a
 handful of parameters, and it starts as (nearly) the identity. Training sets them from the
 discriminator's verdict alone (:meth:`stylecycle.training.step.Update.adversarial_shares`): the
 content terms would turn the stage off on every style, the discriminator turns it on as far as the
-target folder has patches and lines, and leaves it near the photo for a colour grade.
+target folder has patches, smoothing and lines (for a colour grade: its bilateral smoothing alone).
 
-- Smoothing: a mixture of the photo and Kuwahara filters (each pixel takes the mean of whichever
-  of its four corner windows varies least: flat patches with sharp borders) at three radii, with
-  learnable mixing weights.
+- Smoothing: a mixture of the photo, Kuwahara filters (each pixel takes the mean of whichever of
+  its four corner windows varies least: flat patches with sharp borders) at three radii, and a
+  bilateral filter (each pixel the mean of its neighbours weighted by nearness and likeness of
+  colour: smooth regions, edges kept, no patches — Winnemöller et al.'s own abstraction, and the
+  smoothing of a photographic grade), with learnable mixing weights. The two families flatten
+  differently, and the discriminator picks between them: Kuwahara's painterly blocks, the
+  bilateral's airbrushed smoothness.
 - Lines: ``1 - strength * sigmoid(sharpness * (edge - threshold))`` multiplies the smoothed image,
   where ``edge`` is the Sobel gradient of its luma (the height of the step across it); strength and
   threshold are learnable, the threshold no lower than :data:`THRESHOLD_FLOOR`.
 
-Plain convolutions, pooling and a gather: it exports to ONNX and TorchScript, applies to any image
-size, and costs little beside the pixel network.
+Plain convolutions, pooling, a gather and shifted copies (the bilateral filter): it exports to
+ONNX and TorchScript, applies to any image size, and costs little beside the pixel network.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 RADII = (2, 4, 6)  # Kuwahara radii the stage mixes: patches of about 3, 5 and 7 pixels
+# The bilateral filter's spatial sigma (pixels; the window reaches 1.5 sigmas) and range sigma (a
+# tenth of the range between black and white: Paris et al.'s usual choice, which smooths noise and
+# texture and keeps the edges between objects).
+BILATERAL_RADIUS, BILATERAL_SPACE_SIGMA, BILATERAL_RANGE_SIGMA = 3, 2.0, 0.1
 # Stored parameters are these values divided by STAGE_GAIN, so that Adam (steps of about the
 # learning rate, whatever the gradient) moves a mixing weight's logit by 25x the
 # learning rate per step: hundreds of steps to change the look, not tens of thousands.
@@ -50,7 +58,10 @@ LINE_GAIN = 75.0
 # (the sigmoid is flat everywhere, so no gradient brings them back). Training puts the threshold
 # back on the floor after every optimiser step (:meth:`AbstractionStage.keep_lines_above_floor`).
 THRESHOLD_FLOOR = 0.05
-START_LOGITS = (0.0, -3.0, -3.0, -3.0)  # photo, then each radius: 87% photo at first
+START_LOGITS = (0.0, -3.0, -3.0, -3.0, -3.0)  # photo, each Kuwahara radius, bilateral: 83% photo at first
+# A checkpoint saved before the stage had its bilateral filter gets it at this logit: off (a weight
+# of 1e-13), so that the model translates as it did.
+ABSENT_LOGIT = -30.0
 START_STRENGTH_LOGIT = -3.0  # lines at 5% of their full darkness at first
 START_THRESHOLD = 0.15  # an edge of 15% of the range between black and white
 SHARPNESS = 60.0  # per unit of edge height: lines go from faint to full over about 0.1, and flat regions keep all but 0.01%
@@ -74,6 +85,28 @@ def kuwahara(x: torch.Tensor, radius: int) -> torch.Tensor:
     return stacked.gather(0, choice).squeeze(0)
 
 
+def bilateral(x: torch.Tensor, radius: int, space_sigma: float, range_sigma: float) -> torch.Tensor:
+    """A bilateral filter of [-1, 1] images, separated into a pass along the rows and one along
+    the columns (Pham and van Vliet, 2005, as Winnemöller et al. run it): 2(2r+1) taps per pixel
+    instead of (2r+1)^2, at a cost beside the Kuwahara filters', and next to no difference in
+    what it keeps and flattens."""
+    return _bilateral_pass(_bilateral_pass(x, radius, space_sigma, range_sigma, 3), radius, space_sigma, range_sigma, 2)
+
+
+def _bilateral_pass(x: torch.Tensor, radius: int, space_sigma: float, range_sigma: float, dim: int) -> torch.Tensor:
+    length = x.shape[dim]
+    padded = F.pad(x, (radius, radius, 0, 0) if dim == 3 else (0, 0, radius, radius), mode="reflect")
+    likeness = 0.125 / (range_sigma * range_sigma)  # colour differences are measured in [0, 1]: half the networks' range, squared
+    total, weights = x, torch.ones_like(x[:, :1])
+    for offset in range(-radius, radius + 1):  # a plain loop, and x itself as the centre tap: TorchScript compiles it
+        if offset != 0:
+            neighbour = padded.narrow(dim, radius + offset, length)
+            difference = (neighbour - x).pow(2).sum(1, keepdim=True)
+            weight = torch.exp(-(offset * offset) / (2.0 * space_sigma * space_sigma) - likeness * difference)
+            total, weights = total + weight * neighbour, weights + weight
+    return total / weights
+
+
 class AbstractionStage(nn.Module):
     """[-1, 1] images in, [-1, 1] images out, any size; see the module's docstring."""
 
@@ -84,6 +117,7 @@ class AbstractionStage(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.radii = RADII
+        self.bilateral_settings = (BILATERAL_RADIUS, BILATERAL_SPACE_SIGMA, BILATERAL_RANGE_SIGMA)
         # attributes, not globals, so that TorchScript can see them
         self.gain, self.line_gain, self.sharpness = STAGE_GAIN, LINE_GAIN, SHARPNESS
         self.mixing = nn.Parameter(torch.tensor(START_LOGITS) / STAGE_GAIN)
@@ -97,9 +131,14 @@ class AbstractionStage(nn.Module):
     def describe(self) -> str:
         """What the stage has learned, in words a user can check against the samples."""
         weights = torch.softmax(self.mixing.detach() * self.gain, 0).tolist()
-        patches = ", ".join(f"{w:.0%} radius {r}" for w, r in zip(weights[1:], self.radii, strict=True))
+        patches = ", ".join(f"{w:.0%} {name}" for w, name in zip(weights, self.operator_names(), strict=True))
         strength = torch.sigmoid(self.strength.detach() * self.line_gain).item()
-        return f"{weights[0]:.0%} photo, {patches}; lines {strength:.0%} dark above edges of {self.threshold.item() * self.line_gain:.2f}"
+        return f"{patches}; lines {strength:.0%} dark above edges of {self.threshold.item() * self.line_gain:.2f}"
+
+    @torch.jit.unused
+    def operator_names(self) -> list[str]:
+        """The smoothing operators' names, in the order of :meth:`smoothings` and the mixing weights."""
+        return ["photo", *(f"radius {r}" for r in self.radii), "bilateral"]
 
     @torch.jit.unused
     @torch.no_grad()
@@ -118,16 +157,33 @@ class AbstractionStage(nn.Module):
         set back onto the floor, it rises again as soon as the discriminator asks."""
         self.threshold.clamp_(min=THRESHOLD_FLOOR / self.line_gain)
 
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
+        """Loads a stage saved before the bilateral filter joined the mixture (one logit fewer)
+        with that filter switched off."""
+        saved = state_dict.get(prefix + "mixing")
+        if saved is not None and saved.shape[0] == len(START_LOGITS) - 1:
+            state_dict[prefix + "mixing"] = torch.cat([saved, saved.new_tensor([ABSENT_LOGIT / self.gain])])
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.inked(self.patches(x))
 
     def patches(self, x: torch.Tensor) -> torch.Tensor:
-        """The smoothing alone: the mixture of the photo and its Kuwahara filters."""
+        """The smoothing alone: the mixture of :meth:`smoothings`."""
         weights = torch.softmax(self.mixing * self.gain, 0)
-        smooth = weights[0] * x
-        for i, radius in enumerate(self.radii):
-            smooth = smooth + weights[i + 1] * kuwahara(x, radius)
+        smooth = torch.zeros_like(x)
+        for weight, operated in zip(weights.unbind(0), self.smoothings(x)):
+            smooth = smooth + weight * operated
         return smooth
+
+    def smoothings(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """What each smoothing operator makes of ``x``: the photo itself, each Kuwahara filter, the bilateral filter."""
+        operated = [x]
+        for radius in self.radii:
+            operated.append(kuwahara(x, radius))
+        radius, space_sigma, range_sigma = self.bilateral_settings
+        operated.append(bilateral(x, radius, space_sigma, range_sigma))
+        return operated
 
     def inked(self, smooth: torch.Tensor) -> torch.Tensor:
         """The lines alone, drawn along the edges of ``smooth`` (apart from :meth:`patches` so that

@@ -107,8 +107,8 @@ class Update:
         Why the abstraction stage learns from the discriminator alone (share 0): the content terms
         (cycle, identity, PatchNCE) ask to keep what its patches and lines remove, and they turn it
         off within a few hundred steps on every style (97% photo), while the discriminator alone
-        turns it on for the painted and poster styles and leaves it near the photo for the colour
-        grade (docs/benchmarks.md). The colour stage keeps ``colour_content`` of them
+        turns it on for the painted and poster styles and, for the colour grade, to its bilateral
+        smoothing alone (docs/benchmarks.md). The colour stage keeps ``colour_content`` of them
         (``--colour-content``; all by default): with none its colours collapse, with all the cycle
         keeps it from merging colours that a style prints alike. The network behind learns from all the terms."""
         shares: list[tuple[nn.Module, float]] = []
