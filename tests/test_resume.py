@@ -138,3 +138,26 @@ def test_a_checkpoint_records_the_precision_that_ran_and_a_resume_that_changes_i
         resumed = resume_trainer(tmp_path / "run", {"train": {"precision": other, "max_steps": 2}})
     assert resumed.precision == other
     assert f"computed in {ran} and continues in {other}" in caplog.text
+
+
+def test_a_run_saved_before_the_stage_had_its_bilateral_filter_resumes_with_fresh_moments_for_its_mixing_weights(tmp_path):
+    """The mixing weights gained an entry; their stored Adam moments are one entry short. They are
+    dropped (Adam starts them afresh) rather than handed to the fused kernel, which would not notice."""
+    from stylecycle.data.demo import build_demo_dataset
+
+    config = tiny_config(build_demo_dataset(tmp_path / "data", train_per_domain=2, side=32), tmp_path / "run", max_steps=2)
+    config.model.abstraction = True
+    trainer = Trainer(config)
+    trainer.run()
+    state = load_checkpoint(tmp_path / "run")
+    mixing = trainer.model.G_ab.abstraction.mixing
+    index = next(i for i, p in enumerate(p for group in trainer.opt_g.param_groups for p in group["params"]) if p is mixing)
+    state["networks"]["G_ab"]["abstraction.mixing"] = state["networks"]["G_ab"]["abstraction.mixing"][:-1]
+    moments = state["optimizers"]["G"]["state"][index]
+    moments["exp_avg"], moments["exp_avg_sq"] = moments["exp_avg"][:-1], moments["exp_avg_sq"][:-1]
+    config.train.max_steps = 3
+    resumed = Trainer(config)
+    resumed.load_state_dict(state)
+    assert resumed.model.G_ab.abstraction.mixing not in resumed.opt_g.state
+    resumed.run()  # one more step
+    assert resumed.opt_g.state[resumed.model.G_ab.abstraction.mixing]["exp_avg"].shape == (5,)

@@ -118,6 +118,20 @@ def summarise(losses: Losses) -> dict[str, str]:
     return {kind: f"{value:.3f}" for kind, value in groups.items()}
 
 
+def forget_moments_of_reshaped_parameters(optimiser: torch.optim.Optimizer) -> None:
+    """Drop the stored Adam moments of any parameter whose shape has changed since the checkpoint
+    (the abstraction stage's mixing weights gained the bilateral filter's): they start afresh. Left
+    in place, the fused kernel would read a shorter moment as if it fitted, without an error."""
+    for group in optimiser.param_groups:
+        for parameter in group["params"]:
+            moments = optimiser.state.get(parameter, {})
+            if any(isinstance(v, torch.Tensor) and v.dim() > 0 and v.shape != parameter.shape for v in moments.values()):
+                log.info(
+                    "a parameter of shape %s had moments of another shape in the checkpoint: they start afresh", tuple(parameter.shape)
+                )
+                del optimiser.state[parameter]
+
+
 class Trainer:
     """Owns everything a run needs: data, the networks, optimisers, schedules and pools."""
 
@@ -508,8 +522,9 @@ class Trainer:
                 self.ema.load_state_dict(state["ema"])
             else:  # --ema given on resuming a run that had none: the average starts from here
                 log.info("--ema starts with the weights of step %d", int(state["step"]))
-        self.opt_g.load_state_dict(state["optimizers"]["G"])
-        self.opt_d.load_state_dict(state["optimizers"]["D"])
+        for optimiser, name in ((self.opt_g, "G"), (self.opt_d, "D")):
+            optimiser.load_state_dict(state["optimizers"][name])
+            forget_moments_of_reshaped_parameters(optimiser)
         self.sched_g.load_state_dict(state["schedulers"]["G"])
         self.sched_d.load_state_dict(state["schedulers"]["D"])
         if state["scaler"] and self.scaler.is_enabled():  # a run that changes to or from fp16 starts a new loss scale
