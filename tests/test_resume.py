@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from conftest import TINY_FLAGS, tiny_config
+from stylecycle.data.demo import build_demo_dataset
 from stylecycle.training.checkpoint import list_checkpoints, load_checkpoint
 from stylecycle.training.trainer import Trainer, resume_trainer
 
@@ -143,8 +144,6 @@ def test_a_checkpoint_records_the_precision_that_ran_and_a_resume_that_changes_i
 def test_a_run_saved_before_the_stage_had_its_bilateral_filter_resumes_with_fresh_moments_for_its_mixing_weights(tmp_path):
     """The mixing weights gained an entry; their stored Adam moments are one entry short. They are
     dropped (Adam starts them afresh) rather than handed to the fused kernel, which would not notice."""
-    from stylecycle.data.demo import build_demo_dataset
-
     config = tiny_config(build_demo_dataset(tmp_path / "data", train_per_domain=2, side=32), tmp_path / "run", max_steps=2)
     config.model.abstraction = True
     trainer = Trainer(config)
